@@ -144,7 +144,9 @@ func TestPostUnrelatedEventIsAcknowledged(t *testing.T) {
 }
 
 func TestPostBadInputGets4xxAndNoPull(t *testing.T) {
-	good := func(t *testing.T) *http.Request { return signedPost(t, testCorpID, kfEvent("wkA", "tok"), fixedNow, "nonce-1") }
+	good := func(t *testing.T) *http.Request {
+		return signedPost(t, testCorpID, kfEvent("wkA", "tok"), fixedNow, "nonce-1")
+	}
 	withQuery := func(r *http.Request, key, value string) *http.Request {
 		q := r.URL.Query()
 		q.Set(key, value)
