@@ -1,0 +1,38 @@
+// Package storage defines what kfbot persists, one small interface per concern, and an
+// in-memory [Store] for tests and examples.
+//
+// The engine (package bot) is written against these interfaces; the default persistent
+// implementation is package storage/badgerstore, and package storage/storagetest holds the
+// conformance suite and benchmarks that every implementation must pass.
+//
+// # Delivery and the role of each concern
+//
+// WeCom delivers at least once: a callback only says "there is something new", and the
+// engine pulls the messages with kf/sync_msg from a cursor. kfbot turns that into
+// effectively exactly-once replies with these pieces:
+//
+//   - [CursorStore]: the sync_msg cursor per (corp, open_kfid). The engine saves
+//     next_cursor only after every message of a page has been dispatched, so a crash
+//     replays the page instead of losing it. Losing the cursor replays up to three days of
+//     messages, which is why the store is a required argument of the engine.
+//   - [Deduper]: processed msgids with a TTL ([DefaultDedupTTL], longer than the three
+//     days WeCom keeps messages). [Deduper.FirstSeen] is atomic, so two workers handling a
+//     replayed page never both win the same message.
+//   - [SendLog]: outbound msgids in flight. The engine derives each reply's msgid from
+//     the inbound msgid, marks it [SendPending] before calling kf/send_msg and [SendDone]
+//     after; after a crash a pending send is retried with the same msgid, which WeCom
+//     accepts only once.
+//   - [SessionStore]: per-conversation state ([Session]): handler variables, counters,
+//     the human-owned flag and the 5-replies-per-48-hours quota window.
+//   - [Leaser]: one lease per open_kfid so that only one puller runs per account. With a
+//     shared store several replicas can serve one callback URL; with a single-process
+//     store (Badger) the lease is local but keeps the engine's code path the same.
+//
+// # Conventions
+//
+// Every method takes a [context.Context] first and every implementation is safe for
+// concurrent use. Missing sessions are reported with [ErrNotFound]; a missing cursor is
+// the empty string and a missing send is [SendNone]. After Close every method returns an
+// error that matches [ErrClosed]. TTLs are logical: an entry is gone from the moment
+// its expiry passes on the store's clock, even if it is physically removed later.
+package storage

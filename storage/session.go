@@ -1,0 +1,253 @@
+package storage
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Session is the state kept per conversation. Stores keep copies: a Session returned by
+// [SessionStore.Session] belongs to the caller, and changing it has no effect until it
+// is put back.
+//
+// Stores keep a session in its binary encoding ([Session.MarshalBinary]), in which Vars
+// travel as JSON: values come back as JSON decodes them into an any (numbers as float64,
+// objects as map[string]any, arrays as []any), and times come back in UTC without a
+// monotonic reading.
+type Session struct {
+	Conversation
+	// Vars holds rule and handler variables. Values must be JSON-encodable.
+	Vars map[string]any
+	// Messages counts the customer messages seen in this conversation.
+	Messages int
+	// FirstSeen and LastSeen are when the first and the latest customer message came.
+	FirstSeen, LastSeen time.Time
+	// Human reports that a human servicer owns the conversation, so the bot stays quiet.
+	Human bool
+	// RepliesLeft is how many sends are left since the customer's last message (WeCom
+	// allows 5 within 48 hours of it).
+	RepliesLeft int
+	// WindowStart is when the customer's last message came: the start of the 48-hour
+	// reply window.
+	WindowStart time.Time
+	// Stopped reports that replies are stopped until the customer writes again (after
+	// errcodes 95018, 95001, 95002 or 95031).
+	Stopped bool
+}
+
+// Clone returns a deep copy of s: Vars and any map[string]any and []any inside it are
+// copied; other values are copied as they are. Clone of nil is nil.
+func (s *Session) Clone() *Session {
+	if s == nil {
+		return nil
+	}
+	c := *s
+	if s.Vars != nil {
+		c.Vars = make(map[string]any, len(s.Vars))
+		for k, v := range s.Vars {
+			c.Vars[k] = cloneValue(v)
+		}
+	}
+	return &c
+}
+
+func cloneValue(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(v))
+		for k, e := range v {
+			m[k] = cloneValue(e)
+		}
+		return m
+	case []any:
+		a := make([]any, len(v))
+		for i, e := range v {
+			a[i] = cloneValue(e)
+		}
+		return a
+	}
+	return v
+}
+
+// sessionVersion is the first byte of a session's binary encoding.
+const sessionVersion = 1
+
+const (
+	flagHuman   = 1 << 0
+	flagStopped = 1 << 1
+	knownFlags  = flagHuman | flagStopped
+)
+
+// errSessionCodec is wrapped by every decoding error.
+var errSessionCodec = errors.New("storage: bad session encoding")
+
+// MarshalBinary encodes s compactly: a version byte, flags, the conversation, the
+// counters and times as varints, then Vars as JSON. It fails if Vars cannot be encoded
+// as JSON.
+func (s *Session) MarshalBinary() ([]byte, error) {
+	return s.AppendBinary(make([]byte, 0, 64))
+}
+
+// AppendBinary appends the encoding of [Session.MarshalBinary] to b.
+func (s *Session) AppendBinary(b []byte) ([]byte, error) {
+	var flags byte
+	if s.Human {
+		flags |= flagHuman
+	}
+	if s.Stopped {
+		flags |= flagStopped
+	}
+	b = append(b, sessionVersion, flags)
+	b = appendString(b, s.OpenKFID)
+	b = appendString(b, s.ExternalUserID)
+	b = binary.AppendVarint(b, int64(s.Messages))
+	b = binary.AppendVarint(b, int64(s.RepliesLeft))
+	b = appendTime(b, s.FirstSeen)
+	b = appendTime(b, s.LastSeen)
+	b = appendTime(b, s.WindowStart)
+	if len(s.Vars) == 0 {
+		return append(b, 0), nil
+	}
+	vars, err := json.Marshal(s.Vars)
+	if err != nil {
+		return nil, fmt.Errorf("storage: encode session vars: %w", err)
+	}
+	b = binary.AppendUvarint(b, uint64(len(vars)))
+	return append(b, vars...), nil
+}
+
+// UnmarshalBinary decodes data written by [Session.MarshalBinary] into s, replacing all
+// of its fields. It never panics; malformed data yields an error.
+func (s *Session) UnmarshalBinary(data []byte) error {
+	d := decoder{b: data}
+	if v := d.byte(); v != sessionVersion {
+		if d.err != nil {
+			return d.err
+		}
+		return fmt.Errorf("%w: unknown version %d", errSessionCodec, v)
+	}
+	flags := d.byte()
+	var n Session
+	n.OpenKFID = d.string()
+	n.ExternalUserID = d.string()
+	n.Messages = d.int()
+	n.RepliesLeft = d.int()
+	n.FirstSeen = d.time()
+	n.LastSeen = d.time()
+	n.WindowStart = d.time()
+	vars := d.bytes()
+	if d.err != nil {
+		return d.err
+	}
+	if len(d.b) != 0 {
+		return fmt.Errorf("%w: %d trailing bytes", errSessionCodec, len(d.b))
+	}
+	if flags&^knownFlags != 0 {
+		return fmt.Errorf("%w: unknown flags %#x", errSessionCodec, flags)
+	}
+	n.Human = flags&flagHuman != 0
+	n.Stopped = flags&flagStopped != 0
+	if len(vars) > 0 {
+		if err := json.Unmarshal(vars, &n.Vars); err != nil {
+			return fmt.Errorf("%w: vars: %w", errSessionCodec, err)
+		}
+	}
+	*s = n
+	return nil
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// appendTime writes seconds since the Unix epoch (varint) and nanoseconds (uvarint); the
+// zero time round-trips to the zero time.
+func appendTime(b []byte, t time.Time) []byte {
+	b = binary.AppendVarint(b, t.Unix())
+	return binary.AppendUvarint(b, uint64(t.Nanosecond()))
+}
+
+// decoder reads the session encoding, remembering the first error.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) fail(what string) {
+	if d.err == nil {
+		d.err = fmt.Errorf("%w: truncated or invalid %s", errSessionCodec, what)
+	}
+	d.b = nil
+}
+
+func (d *decoder) byte() byte {
+	if len(d.b) == 0 {
+		d.fail("byte")
+		return 0
+	}
+	c := d.b[0]
+	d.b = d.b[1:]
+	return c
+}
+
+func (d *decoder) varint(what string) int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.fail(what)
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) uvarint(what string) uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail(what)
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) bytes() []byte {
+	n := d.uvarint("length")
+	if d.err != nil {
+		return nil
+	}
+	if n > uint64(len(d.b)) {
+		d.fail("length")
+		return nil
+	}
+	v := d.b[:n]
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) string() string { return string(d.bytes()) }
+
+func (d *decoder) int() int {
+	v := d.varint("integer")
+	if v < math.MinInt || v > math.MaxInt {
+		d.fail("integer")
+		return 0
+	}
+	return int(v)
+}
+
+func (d *decoder) time() time.Time {
+	sec := d.varint("time")
+	nsec := d.uvarint("time")
+	if d.err != nil {
+		return time.Time{}
+	}
+	if nsec >= uint64(time.Second) {
+		d.fail("time")
+		return time.Time{}
+	}
+	return time.Unix(sec, int64(nsec)).UTC()
+}

@@ -1,0 +1,211 @@
+package storage_test
+
+import (
+	"encoding"
+	"encoding/json"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kfbot/kfbot/storage"
+)
+
+var (
+	_ encoding.BinaryMarshaler   = (*storage.Session)(nil)
+	_ encoding.BinaryAppender    = (*storage.Session)(nil)
+	_ encoding.BinaryUnmarshaler = (*storage.Session)(nil)
+)
+
+func fullSession() *storage.Session {
+	t0 := time.Date(2026, 3, 1, 10, 0, 0, 123456789, time.UTC)
+	return &storage.Session{
+		Conversation: storage.Conversation{OpenKFID: "wkAJ2GCAAASSm4", ExternalUserID: "wmAJ2GCAAAme1X"},
+		Vars:         map[string]any{"a": "b", "n": float64(2), "m": map[string]any{"x": []any{true}}},
+		Messages:     3,
+		FirstSeen:    t0,
+		LastSeen:     t0.Add(time.Hour),
+		Human:        true,
+		RepliesLeft:  -2,
+		WindowStart:  t0.Add(time.Minute),
+		Stopped:      true,
+	}
+}
+
+func TestSessionBinaryRoundTrip(t *testing.T) {
+	tests := []struct {
+		name string
+		in   *storage.Session
+	}{
+		{"zero", &storage.Session{}},
+		{"full", fullSession()},
+		{"extreme ints", &storage.Session{Messages: math.MaxInt, RepliesLeft: math.MinInt}},
+		{"before epoch", &storage.Session{FirstSeen: time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC)}},
+		{"empty vars", &storage.Session{Vars: map[string]any{}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data, err := tt.in.MarshalBinary()
+			require.NoError(t, err)
+			var got storage.Session
+			require.NoError(t, got.UnmarshalBinary(data))
+			want := *tt.in
+			if len(want.Vars) == 0 {
+				want.Vars = nil // no vars decode as nil
+			}
+			assert.Equal(t, want, got)
+			assert.True(t, got.FirstSeen.IsZero() == tt.in.FirstSeen.IsZero())
+		})
+	}
+}
+
+func TestSessionBinaryLocalTime(t *testing.T) {
+	cst := time.FixedZone("CST", 8*3600)
+	in := &storage.Session{LastSeen: time.Date(2026, 3, 1, 18, 0, 0, 5, cst)}
+	data, err := in.MarshalBinary()
+	require.NoError(t, err)
+	var got storage.Session
+	require.NoError(t, got.UnmarshalBinary(data))
+	assert.True(t, in.LastSeen.Equal(got.LastSeen))
+	assert.Equal(t, time.UTC, got.LastSeen.Location())
+}
+
+func TestSessionAppendBinaryKeepsPrefix(t *testing.T) {
+	prefix := []byte("prefix")
+	b, err := fullSession().AppendBinary(prefix)
+	require.NoError(t, err)
+	require.Equal(t, "prefix", string(b[:6]))
+	var got storage.Session
+	require.NoError(t, got.UnmarshalBinary(b[6:]))
+	assert.Equal(t, *fullSession(), got)
+}
+
+func TestSessionMarshalBadVars(t *testing.T) {
+	_, err := (&storage.Session{Vars: map[string]any{"f": func() {}}}).MarshalBinary()
+	require.Error(t, err)
+	_, err = (&storage.Session{Vars: map[string]any{"nan": math.NaN()}}).MarshalBinary()
+	require.Error(t, err)
+}
+
+func TestSessionUnmarshalErrors(t *testing.T) {
+	good, err := fullSession().MarshalBinary()
+	require.NoError(t, err)
+	tests := []struct {
+		name string
+		data []byte
+	}{
+		{"empty", nil},
+		{"unknown version", append([]byte{2}, good[1:]...)},
+		{"unknown flags", append([]byte{good[0], 0x80}, good[2:]...)},
+		{"trailing byte", append(append([]byte{}, good...), 0)},
+		{"bad vars json", []byte{1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, '{', '}' + 1}},
+		{"vars not an object", []byte{1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, '[', ']'}},
+		{"nanoseconds out of range", []byte{1, 0, 0, 0, 0, 0, 0, 0x80, 0x94, 0xeb, 0xdc, 0x03, 0, 0, 0, 0, 0, 0}},
+		{"length past end", []byte{1, 0, 50, 'a'}},
+	}
+	for i := range len(good) - 1 {
+		tests = append(tests, struct {
+			name string
+			data []byte
+		}{"truncated", good[:i]})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var s storage.Session
+			s.Messages = 77
+			assert.Error(t, s.UnmarshalBinary(tt.data))
+			assert.Equal(t, 77, s.Messages, "a failed decode leaves s alone")
+		})
+	}
+}
+
+func TestSessionClone(t *testing.T) {
+	assert.Nil(t, (*storage.Session)(nil).Clone())
+	in := fullSession()
+	c := in.Clone()
+	require.Equal(t, in, c)
+	c.Vars["a"] = "changed"
+	c.Vars["m"].(map[string]any)["x"].([]any)[0] = false
+	assert.Equal(t, fullSession(), in, "the clone shares nothing")
+}
+
+func TestSendStateString(t *testing.T) {
+	for st, want := range map[storage.SendState]string{
+		storage.SendNone: "none", storage.SendPending: "pending", storage.SendDone: "done", 9: "SendState(9)",
+	} {
+		assert.Equal(t, want, st.String())
+		assert.Equal(t, st <= storage.SendDone, st.Valid())
+	}
+}
+
+func FuzzSessionUnmarshalBinary(f *testing.F) {
+	for _, s := range []*storage.Session{{}, fullSession(), {Vars: map[string]any{"k": []any{nil, 1.5}}}} {
+		b, err := s.MarshalBinary()
+		require.NoError(f, err)
+		f.Add(b)
+	}
+	f.Add([]byte{})
+	f.Add([]byte{1, 3})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var s storage.Session
+		if err := s.UnmarshalBinary(data); err != nil {
+			return
+		}
+		// Anything that decodes re-encodes to something that decodes to the same session.
+		again, err := s.MarshalBinary()
+		require.NoError(t, err)
+		var s2 storage.Session
+		require.NoError(t, s2.UnmarshalBinary(again))
+		require.Equal(t, s, s2)
+	})
+}
+
+// BenchmarkSessionCodec compares the binary encoding with JSON of the whole struct; both
+// report the encoded size (bytes/session).
+func BenchmarkSessionCodec(b *testing.B) {
+	s := fullSession()
+	s.Vars = map[string]any{"step": "ask_order", "order_id": "20260301-4711", "attempts": float64(2), "vip": true}
+	bin, err := s.MarshalBinary()
+	require.NoError(b, err)
+	js, err := json.Marshal(s)
+	require.NoError(b, err)
+	b.Run("binary/encode", func(b *testing.B) {
+		b.ReportAllocs()
+		buf := make([]byte, 0, 256)
+		for b.Loop() {
+			if _, err := s.AppendBinary(buf[:0]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(bin)), "bytes/session")
+	})
+	b.Run("binary/decode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var got storage.Session
+			if err := got.UnmarshalBinary(bin); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("json/encode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := json.Marshal(s); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(js)), "bytes/session")
+	})
+	b.Run("json/decode", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var got storage.Session
+			if err := json.Unmarshal(js, &got); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

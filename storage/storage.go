@@ -1,0 +1,153 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strconv"
+	"time"
+)
+
+// Errors returned by every store. Implementations wrap them with the operation, so match
+// them with [errors.Is].
+var (
+	// ErrNotFound reports a session that does not exist or has expired.
+	ErrNotFound = errors.New("storage: not found")
+	// ErrClosed reports a call on a store after Close.
+	ErrClosed = errors.New("storage: store closed")
+	// ErrLeaseHeld reports that another owner holds an unexpired lease.
+	ErrLeaseHeld = errors.New("storage: lease held by another owner")
+	// ErrLeaseNotHeld reports a renewal by an owner that does not hold the lease (it never
+	// did, it released it, or the lease expired).
+	ErrLeaseNotHeld = errors.New("storage: lease not held")
+)
+
+// Default TTLs, used when a caller passes a TTL ≤ 0.
+const (
+	// DefaultDedupTTL is how long a processed msgid (and a send-log entry) is remembered:
+	// one day longer than the three days for which kf/sync_msg can replay a message.
+	DefaultDedupTTL = 96 * time.Hour
+	// DefaultSessionTTL is how long a session lives after its last write: the 48 hours
+	// of WeCom's reply window.
+	DefaultSessionTTL = 48 * time.Hour
+)
+
+// Account identifies one KF account (open_kfid) of one corp.
+type Account struct {
+	CorpID   string
+	OpenKFID string
+}
+
+// Conversation identifies one customer conversation: a customer (external_userid)
+// talking to one KF account (open_kfid).
+type Conversation struct {
+	OpenKFID       string
+	ExternalUserID string
+}
+
+// CursorStore keeps the kf/sync_msg cursor of each account. Cursors never expire.
+type CursorStore interface {
+	// Cursor returns the saved cursor of a, or "" and a nil error when there is none yet.
+	Cursor(ctx context.Context, a Account) (string, error)
+	// SetCursor saves the cursor of a, replacing the previous one. Saving "" forgets it.
+	SetCursor(ctx context.Context, a Account, cursor string) error
+}
+
+// Deduper remembers processed message ids for a while.
+type Deduper interface {
+	// FirstSeen atomically records id for ttl and reports whether this call was the first
+	// to record it (or the first since its previous record expired). Of any number of
+	// concurrent calls with the same id exactly one reports true. A ttl ≤ 0 means
+	// [DefaultDedupTTL]. An empty id is an error.
+	FirstSeen(ctx context.Context, id string, ttl time.Duration) (bool, error)
+	// Seen reports whether id is recorded and unexpired, without recording it.
+	Seen(ctx context.Context, id string) (bool, error)
+}
+
+// SessionStore keeps the [Session] of each conversation.
+type SessionStore interface {
+	// Session returns a copy of the session of c, or an error matching [ErrNotFound] when
+	// there is none or it has expired.
+	Session(ctx context.Context, c Conversation) (*Session, error)
+	// PutSession stores a copy of s under s.Conversation for ttl (≤ 0 means
+	// [DefaultSessionTTL]), replacing any previous session; each put restarts the TTL.
+	// It fails if s is nil or s.Vars cannot be encoded as JSON.
+	PutSession(ctx context.Context, s *Session, ttl time.Duration) error
+	// DeleteSession removes the session of c. Deleting a missing session is not an error.
+	DeleteSession(ctx context.Context, c Conversation) error
+}
+
+// SendState is the state of one outbound message in the [SendLog].
+type SendState uint8
+
+// The states of an outbound message.
+const (
+	// SendNone means the msgid is unknown (never recorded or expired).
+	SendNone SendState = iota
+	// SendPending means a send with this msgid may be in flight: it was recorded before
+	// calling kf/send_msg and not yet confirmed.
+	SendPending
+	// SendDone means WeCom confirmed the send.
+	SendDone
+)
+
+// String returns "none", "pending", "done", or "SendState(n)" for an invalid value.
+func (s SendState) String() string {
+	switch s {
+	case SendNone:
+		return "none"
+	case SendPending:
+		return "pending"
+	case SendDone:
+		return "done"
+	}
+	return "SendState(" + strconv.Itoa(int(s)) + ")"
+}
+
+// Valid reports whether s is one of the defined states.
+func (s SendState) Valid() bool { return s <= SendDone }
+
+// SendLog records outbound msgids, so that a reply whose send may have happened before a
+// crash is retried with the same msgid instead of being sent twice under a new one.
+type SendLog interface {
+	// SendState returns the recorded state of msgID, or [SendNone] when it is absent or
+	// expired.
+	SendState(ctx context.Context, msgID string) (SendState, error)
+	// SetSendState records st for msgID for ttl (≤ 0 means [DefaultDedupTTL]). Setting
+	// [SendNone] removes the record. An empty msgID or an invalid state is an error.
+	SetSendState(ctx context.Context, msgID string, st SendState, ttl time.Duration) error
+}
+
+// Lease is a named, owned, expiring lock. The engine takes one per open_kfid so that only
+// one puller per account runs, across replicas when the store is shared.
+type Lease struct {
+	Name    string
+	Owner   string
+	Expires time.Time
+}
+
+// Leaser grants leases. Names and owners must be non-empty and ttl must be positive.
+type Leaser interface {
+	// AcquireLease takes the lease name for owner until now+ttl. It fails with an error
+	// matching [ErrLeaseHeld] while another owner holds an unexpired lease; an owner that
+	// already holds the lease renews it.
+	AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (Lease, error)
+	// RenewLease extends a lease that owner holds to now+ttl. It fails with an error
+	// matching [ErrLeaseNotHeld] if owner does not hold it or it has expired; the owner
+	// must then acquire it again.
+	RenewLease(ctx context.Context, name, owner string, ttl time.Duration) (Lease, error)
+	// ReleaseLease gives the lease up. It is a no-op when owner does not hold it.
+	ReleaseLease(ctx context.Context, name, owner string) error
+}
+
+// Store is everything the engine persists. Implementations are safe for concurrent use;
+// Close is idempotent, and every other method returns an error matching [ErrClosed]
+// after it.
+type Store interface {
+	CursorStore
+	Deduper
+	SessionStore
+	SendLog
+	Leaser
+	io.Closer
+}

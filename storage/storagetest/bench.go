@@ -1,0 +1,187 @@
+package storagetest
+
+import (
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/kfbot/kfbot/storage"
+)
+
+// Bench runs the shared benchmarks against a fresh store from newStore per benchmark
+// (real clock). Each reports allocations and an ops/s metric:
+//
+//   - FirstSeen/new: a new id per call from one goroutine (the dedup write path);
+//   - FirstSeen/dup: an id already recorded (a replayed page);
+//   - FirstSeen/parallel: new ids from GOMAXPROCS goroutines;
+//   - Cursor/Set and Cursor/Get: saving and loading one account's cursor;
+//   - Session/Put and Session/Get: a typical session, once per message on the hot path;
+//   - SendLog/Set: recording an outbound msgid.
+//
+// Bench closes every store it gets.
+func Bench(b *testing.B, newStore func(b *testing.B) storage.Store) {
+	open := func(b *testing.B) storage.Store {
+		s := newStore(b)
+		b.Cleanup(func() { _ = s.Close() })
+		b.ReportAllocs()
+		return s
+	}
+
+	b.Run("FirstSeen/new", func(b *testing.B) {
+		s := open(b)
+		ctx := b.Context()
+		buf := []byte("from_msgid_")
+		n := 0
+		for b.Loop() {
+			id := string(strconv.AppendInt(buf[:11], int64(n), 10))
+			first, err := s.FirstSeen(ctx, id, time.Hour)
+			if err != nil || !first {
+				b.Fatalf("FirstSeen(%s) = %v, %v", id, first, err)
+			}
+			n++
+		}
+		reportRate(b, n)
+	})
+
+	b.Run("FirstSeen/dup", func(b *testing.B) {
+		s := open(b)
+		ctx := b.Context()
+		ids := make([]string, 1000)
+		for i := range ids {
+			ids[i] = "from_msgid_" + strconv.Itoa(i)
+			if _, err := s.FirstSeen(ctx, ids[i], time.Hour); err != nil {
+				b.Fatal(err)
+			}
+		}
+		n := 0
+		for b.Loop() {
+			first, err := s.FirstSeen(ctx, ids[n%len(ids)], time.Hour)
+			if err != nil || first {
+				b.Fatalf("FirstSeen = %v, %v", first, err)
+			}
+			n++
+		}
+		reportRate(b, n)
+	})
+
+	b.Run("FirstSeen/parallel", func(b *testing.B) {
+		s := open(b)
+		ctx := b.Context()
+		var next atomic.Int64
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				id := "from_msgid_" + strconv.FormatInt(next.Add(1), 10)
+				if first, err := s.FirstSeen(ctx, id, time.Hour); err != nil || !first {
+					b.Errorf("FirstSeen(%s) = %v, %v", id, first, err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(next.Load())/time.Since(start).Seconds(), "ops/s")
+	})
+
+	acct := storage.Account{CorpID: "ww1234567890abcdef", OpenKFID: "wkAJ2GCAAASSm4_FhToWMFea0xAFfd3Q"}
+	b.Run("Cursor/Set", func(b *testing.B) {
+		s := open(b)
+		ctx := b.Context()
+		cursors := []string{"4gw7MepFLfgF2VC5npN", "4gw7MepFLfgF2VC5npO"}
+		n := 0
+		for b.Loop() {
+			if err := s.SetCursor(ctx, acct, cursors[n&1]); err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		reportRate(b, n)
+	})
+
+	b.Run("Cursor/Get", func(b *testing.B) {
+		s := open(b)
+		ctx := b.Context()
+		if err := s.SetCursor(ctx, acct, "4gw7MepFLfgF2VC5npN"); err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for b.Loop() {
+			if c, err := s.Cursor(ctx, acct); err != nil || c == "" {
+				b.Fatalf("Cursor = %q, %v", c, err)
+			}
+			n++
+		}
+		reportRate(b, n)
+	})
+
+	sess := benchSession()
+	b.Run("Session/Put", func(b *testing.B) {
+		s := open(b)
+		ctx := b.Context()
+		n := 0
+		for b.Loop() {
+			sess.Messages = n
+			if err := s.PutSession(ctx, sess, storage.DefaultSessionTTL); err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		reportRate(b, n)
+	})
+
+	b.Run("Session/Get", func(b *testing.B) {
+		s := open(b)
+		ctx := b.Context()
+		if err := s.PutSession(ctx, sess, storage.DefaultSessionTTL); err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for b.Loop() {
+			if _, err := s.Session(ctx, sess.Conversation); err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		reportRate(b, n)
+	})
+
+	b.Run("SendLog/Set", func(b *testing.B) {
+		s := open(b)
+		ctx := b.Context()
+		buf := []byte("r_from_msgid_")
+		n := 0
+		for b.Loop() {
+			id := string(strconv.AppendInt(buf[:13], int64(n), 10))
+			if err := s.SetSendState(ctx, id, storage.SendPending, 0); err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		reportRate(b, n)
+	})
+}
+
+// benchSession returns the session the benchmarks store: a few variables of the kinds
+// rules use, and every other field set.
+func benchSession() *storage.Session {
+	now := time.Now()
+	return &storage.Session{
+		Conversation: storage.Conversation{OpenKFID: "wkAJ2GCAAASSm4_FhToWMFea0xAFfd3Q", ExternalUserID: "wmAJ2GCAAAme1XQRC-NI-q0_ZM9ukoAw"},
+		Vars: map[string]any{
+			"step":     "ask_order",
+			"order_id": "20260301-4711",
+			"attempts": float64(2),
+			"vip":      true,
+		},
+		Messages:    12,
+		FirstSeen:   now.Add(-time.Hour),
+		LastSeen:    now,
+		RepliesLeft: 4,
+		WindowStart: now,
+	}
+}
+
+func reportRate(b *testing.B, n int) {
+	if s := b.Elapsed().Seconds(); s > 0 {
+		b.ReportMetric(float64(n)/s, "ops/s")
+	}
+}
