@@ -1,0 +1,68 @@
+// Package syncmsg decodes the messages and events that WeChat Customer
+// Service (WeCom "KF") returns from kf/sync_msg, and encodes them back.
+//
+// Each `msg_list` item becomes a [Message]: a sealed interface whose concrete
+// types are pointers to one struct per msgtype ([*Text], [*Image], [*Voice],
+// [*Video], [*File], [*Location], [*Link], [*BusinessCard], [*Miniprogram],
+// [*MsgMenu], [*ChannelsShopProduct], [*ChannelsShopOrder], [*MergedMsg],
+// [*Channels], [*Meeting], [*Schedule], [*Note]) and per event type
+// ([*EnterSession], [*MsgSendFail], [*ServicerStatusChange],
+// [*SessionStatusChange], [*UserRecallMsg], [*ServicerRecallMsg],
+// [*RejectCustomerMsgSwitchChange]). Every one embeds a [Header] with the base
+// fields (msgid, open_kfid, external_userid, send_time, origin,
+// servicer_userid, msgtype) and the raw item. Use a type switch:
+//
+//	msgs, err := syncmsg.DecodeList(resp.MsgList) // err: only malformed items
+//	for _, m := range msgs {
+//		switch m := m.(type) {
+//		case *syncmsg.Text:
+//			// m.Content, m.MenuID
+//		case *syncmsg.EnterSession:
+//			// m.WelcomeCode: reply within 20 seconds
+//		case *syncmsg.Unknown:
+//			// a new type (m.Err == nil) or a malformed item (m.Err != nil)
+//		}
+//	}
+//
+// # How items are decoded
+//
+// Decoding uses encoding/json and never goes through maps. The discriminator
+// `msgtype` and the payload (the object named after the msgtype, e.g. `text`)
+// sit side by side in an item, so a well-formed item is decoded in a single
+// pass: one json.Unmarshal fills a small header struct (the base fields and
+// msgtype) together with a typed slot for the payload of every known msgtype
+// and one for the `event` object, whose fields are typed for every known
+// event_type; the msgtype, then `event.event_type`, picks the slot. When that
+// pass fails, the item is decoded again in two separate phases: first the
+// header with every payload kept as raw JSON, then only the payload that
+// msgtype names (for events: the event's common part, then the fields of its
+// event_type). So an item is reported malformed exactly when its own data
+// is, never because of a key that belongs to another type, and the error says
+// what is wrong.
+//
+// Field types follow kf-api.md: latitude and longitude are numbers;
+// `merged_msg.item[].msgtype` and `wechat_channels.scene` may be strings or
+// numbers; `channels_shop_product` accepts `head_image` and `head_img`.
+//
+// # Forward compatibility
+//
+// WeCom adds message and event types over time. An item of an unknown
+// msgtype or event_type decodes to [*Unknown] with the raw JSON and a nil
+// error, never failing the page. A malformed item (invalid JSON, a field of
+// the wrong JSON type, a missing payload object) also decodes to an
+// [*Unknown], which keeps whatever base fields could be read, together with
+// an error wrapping [ErrMalformed]; [DecodeList] still returns every other
+// item, in order, and reports each bad one as an [*ItemError]. Nothing in
+// this package panics on input data.
+//
+// # Events
+//
+// Event items (msgtype `event`, origin 4) carry no top-level `open_kfid`,
+// `external_userid` or `servicer_userid`: WeCom puts them inside the `event`
+// object. Decode copies them from there into the Header, so OpenKFID and
+// ExternalUserID are set for events as for messages, and Header.EventType
+// holds the event type. [Encode] writes them back inside `event`.
+//
+// The functions of this package are safe for concurrent use. A decoded
+// Message is a plain value owned by the caller.
+package syncmsg

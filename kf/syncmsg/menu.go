@@ -1,0 +1,97 @@
+package syncmsg
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// menuItems is the wire form of a menu's `list`: each item is
+// `{"type": T, T: {…}}`; items of unknown types are kept raw.
+type menuItems []MenuItem
+
+// UnmarshalJSON decodes a list; an item of a known type without its object
+// is an error. An empty list decodes to nil.
+func (list *menuItems) UnmarshalJSON(b []byte) error {
+	var raws []json.RawMessage
+	if err := json.Unmarshal(b, &raws); err != nil {
+		return err
+	}
+	if len(raws) == 0 {
+		*list = nil
+		return nil
+	}
+	items := make(menuItems, len(raws))
+	for i, raw := range raws {
+		if err := items[i].decode(raw); err != nil {
+			return fmt.Errorf("list[%d]: %w", i, err)
+		}
+	}
+	*list = items
+	return nil
+}
+
+func (item *MenuItem) decode(raw []byte) error {
+	if !isObject(raw) {
+		return errors.New("not a JSON object")
+	}
+	var w menuItemWire
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return err
+	}
+	*item = MenuItem{Type: w.Type}
+	missing := false
+	switch w.Type {
+	case MenuTypeClick:
+		item.Click, missing = (*MenuClick)(w.Click), w.Click == nil
+	case MenuTypeView:
+		item.View, missing = (*MenuView)(w.View), w.View == nil
+	case MenuTypeMiniprogram:
+		item.Miniprogram, missing = (*MenuMiniprogram)(w.Miniprogram), w.Miniprogram == nil
+	case MenuTypeText:
+		if missing = w.Text == nil; !missing {
+			item.Text = &MenuText{Content: w.Text.Content, NoNewline: w.Text.NoNewline != 0}
+		}
+	default:
+		item.Raw = compact(raw)
+	}
+	if missing {
+		return fmt.Errorf("missing %q object", w.Type)
+	}
+	return nil
+}
+
+// MarshalJSON encodes a list; an item of a known type without its object is
+// an error, an item of an unknown type is written from its Raw.
+func (list menuItems) MarshalJSON() ([]byte, error) {
+	ws := make([]any, len(list))
+	for i, item := range list {
+		w := menuItemWire{Type: item.Type}
+		missing := false
+		switch item.Type {
+		case MenuTypeClick:
+			w.Click, missing = (*menuClickWire)(item.Click), item.Click == nil
+		case MenuTypeView:
+			w.View, missing = (*menuViewWire)(item.View), item.View == nil
+		case MenuTypeMiniprogram:
+			w.Miniprogram, missing = (*menuMiniprogramWire)(item.Miniprogram), item.Miniprogram == nil
+		case MenuTypeText:
+			if missing = item.Text == nil; !missing {
+				w.Text = &menuTextWire{Content: item.Text.Content}
+				if item.Text.NoNewline {
+					w.Text.NoNewline = 1
+				}
+			}
+		default:
+			if len(item.Raw) > 0 {
+				ws[i] = item.Raw
+				continue
+			}
+		}
+		if missing {
+			return nil, fmt.Errorf("list[%d]: item of type %q without its object", i, item.Type)
+		}
+		ws[i] = w
+	}
+	return marshal(ws)
+}
