@@ -119,9 +119,6 @@ func TestDecodeMalformed(t *testing.T) {
 		{name: "event fail_type string", item: `{"msgid":"a","msgtype":"event","event":{"event_type":"msg_send_fail","open_kfid":"wk","fail_type":"4"}}`,
 			want:    syncmsg.Header{MsgID: "a", OpenKFID: "wk", MsgType: syncmsg.TypeEvent, EventType: syncmsg.EventMsgSendFail},
 			errText: "event msg_send_fail: json: cannot unmarshal string"},
-		{name: "scene not numeric", item: `{"msgid":"a","msgtype":"event","event":{"event_type":"enter_session","wechat_channels":{"scene":"home"}}}`,
-			want:    syncmsg.Header{MsgID: "a", MsgType: syncmsg.TypeEvent, EventType: syncmsg.EventEnterSession},
-			errText: `want an unsigned 32-bit integer, got "home"`},
 		{name: "scene object", item: `{"msgid":"a","msgtype":"event","event":{"event_type":"enter_session","wechat_channels":{"scene":{}}}}`,
 			want:    syncmsg.Header{MsgID: "a", MsgType: syncmsg.TypeEvent, EventType: syncmsg.EventEnterSession},
 			errText: "want a number or a numeric string, got an object"},
@@ -242,4 +239,17 @@ func TestItemErrorWithoutErr(t *testing.T) {
 	e := &syncmsg.ItemError{Index: 2}
 	assert.Equal(t, "syncmsg: item 2: unknown error", e.Error())
 	assert.NoError(t, errors.Unwrap(e))
+}
+
+// A wechat_channels.scene that is not a number must not cost the enter_session event its
+// welcome code: it decodes as scene 0.
+func TestDecodeEnterSessionOddSceneKeepsWelcomeCode(t *testing.T) {
+	m, err := syncmsg.Decode([]byte(`{"msgid":"a","origin":4,"msgtype":"event","event":{"event_type":"enter_session",` +
+		`"open_kfid":"wk","external_userid":"wm","welcome_code":"W","wechat_channels":{"scene":"home"}}}`))
+	require.NoError(t, err)
+	e, ok := m.(*syncmsg.EnterSession)
+	require.True(t, ok, "got %T", m)
+	assert.Equal(t, "W", e.WelcomeCode)
+	require.NotNil(t, e.WechatChannels)
+	assert.Equal(t, syncmsg.ChannelsScene(0), e.WechatChannels.Scene)
 }

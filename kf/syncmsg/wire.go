@@ -408,7 +408,9 @@ func (s *flexString) UnmarshalJSON(b []byte) error {
 }
 
 // flexUint32 decodes a JSON number or a string holding a decimal number ("" is
-// 0). It encodes as a JSON number.
+// 0). A string that is not a number decodes as 0 (unknown) rather than failing: it is
+// only used for wechat_channels.scene, and failing there would lose the enter_session
+// event and its welcome code. It encodes as a JSON number.
 type flexUint32 uint32
 
 func (n *flexUint32) UnmarshalJSON(b []byte) error {
@@ -420,10 +422,12 @@ func (n *flexUint32) UnmarshalJSON(b []byte) error {
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
 		}
-		if s == "" {
+		if v, err := strconv.ParseUint(s, 10, 32); err == nil {
+			*n = flexUint32(v)
+		} else {
 			*n = 0
-			return nil
 		}
+		return nil
 	} else if b[0] != '-' && (b[0] < '0' || b[0] > '9') {
 		return fmt.Errorf("want a number or a numeric string, got %s", jsonKind(b))
 	}
