@@ -460,12 +460,14 @@ func (s *Server) handleSendMsg(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	s.mu.Lock()
 	msgID, e := s.acceptSendLocked(req, refs, now)
+	var sent Sent
 	if e == nil {
 		a := s.accounts[*req.OpenKFID]
-		s.recordLocked(a.sessions[*req.ToUser], Sent{
+		sent = Sent{
 			Path: "send_msg", OpenKFID: *req.OpenKFID, ToUser: *req.ToUser,
 			MsgID: msgID, MsgType: *req.MsgType, Text: text, Body: body, Time: now,
-		})
+		}
+		s.recordLocked(a.sessions[*req.ToUser], sent)
 	}
 	s.mu.Unlock()
 	if e != nil {
@@ -473,6 +475,7 @@ func (s *Server) handleSendMsg(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeMsgID(w, msgID)
+	s.fireSent(sent)
 }
 
 // acceptSendLocked applies WeCom's send_msg rules and, when they pass,
@@ -580,6 +583,26 @@ func (s *Server) handleSendMsgOnEvent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeMsgID(w, msgID)
+	s.fireSent(sent)
+}
+
+// fireSent calls the OnSend hook, outside the lock.
+func (s *Server) fireSent(sent Sent) {
+	if fn := s.sendHook.Load(); fn != nil {
+		(*fn)(sent)
+	}
+}
+
+// OnSend sets a hook called after every accepted send_msg and send_msg_on_event, once
+// the answer is written, with the recorded send. Tests use it to wait for replies without
+// polling. The hook runs on the request's goroutine outside the server's lock; concurrent
+// sends call it concurrently. nil removes it. Safe for concurrent use.
+func (s *Server) OnSend(fn func(Sent)) {
+	if fn == nil {
+		s.sendHook.Store(nil)
+		return
+	}
+	s.sendHook.Store(&fn)
 }
 
 func (s *Server) acceptEventSendLocked(req *sendRequest, now time.Time) (string, Sent, *apiError) {

@@ -43,7 +43,8 @@ type Server struct {
 	hintSeq    atomic.Uint64
 	cursorSalt uint64 // immutable after construction
 
-	hook atomic.Pointer[func(openKFID, callbackToken string)]
+	hook     atomic.Pointer[func(openKFID, callbackToken string)]
+	sendHook atomic.Pointer[func(Sent)]
 
 	cb callbackState
 
