@@ -1,0 +1,188 @@
+package kf
+
+import (
+	"errors"
+	"strconv"
+)
+
+// APIError is a non-zero `errcode` answered by WeCom. Match it with
+// [errors.Is] against the sentinels below (comparison is by Code only, so
+// any *APIError with the same code matches, however deeply it is wrapped),
+// or with [errors.As] to read Code and Message:
+//
+//	if errors.Is(err, kf.ErrSessionStateForbidsSend) { /* a human owns the session */ }
+//	var apiErr *kf.APIError
+//	if errors.As(err, &apiErr) && apiErr.Code == 95004 { /* account gone */ }
+//
+// The full code table is at https://developer.work.weixin.qq.com/document/path/90313
+// (general) and on each KF page (95xxx).
+type APIError struct {
+	// Op is the API operation, e.g. "send_msg" or "gettoken".
+	Op string
+	// Code is WeCom's `errcode`.
+	Code int
+	// Message is WeCom's `errmsg`, verbatim (it usually ends with a
+	// "hint: [...]" request id). Never branch on it. Occurrences of the access
+	// token or the secret are replaced with REDACTED.
+	Message string
+}
+
+// Error returns "kf: <op>: errcode <code>: <errmsg>". When errmsg is empty the
+// short English meaning from [CodeText] is used instead.
+func (e *APIError) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = CodeText(e.Code)
+	}
+	s := "kf: "
+	if e.Op != "" {
+		s += e.Op + ": "
+	}
+	s += "errcode " + strconv.Itoa(e.Code)
+	if msg != "" {
+		s += ": " + msg
+	}
+	return s
+}
+
+// Is reports whether target is an *APIError with the same Code.
+func (e *APIError) Is(target error) bool {
+	t, ok := target.(*APIError)
+	return ok && t != nil && t.Code == e.Code
+}
+
+// Retryable reports whether repeating the same request later may succeed:
+// true for -1 (system busy), 45033 (concurrency limit) and 45009 (frequency
+// limit; needs a longer pause). The [Client] already retries these according
+// to its [RetryPolicy], so a caller seeing one has exhausted the policy.
+// Token errors (40014, 42001, 41001) are not reported as retryable: the client
+// refreshes the token and retries once by itself.
+func (e *APIError) Retryable() bool {
+	switch e.Code {
+	case -1, 45033, 45009:
+		return true
+	}
+	return false
+}
+
+func apiErr(code int, text string) *APIError { return &APIError{Code: code, Message: text} }
+
+// Sentinel API errors, for use with [errors.Is]. They carry only a code and the
+// short meaning; errors returned by the client carry Op and WeCom's errmsg.
+var (
+	// ErrSystemBusy is -1 (系统繁忙); retried with back-off.
+	ErrSystemBusy = apiErr(-1, "system busy")
+	// ErrInvalidSecret is 40001: corpid/secret mismatch, secret reset or app disabled. A configuration error.
+	ErrInvalidSecret = apiErr(40001, "invalid secret")
+	// ErrInvalidAccessToken is 40014; the client refreshes the token and retries once.
+	ErrInvalidAccessToken = apiErr(40014, "invalid access_token")
+	// ErrInvalidParameter is 40058: bad JSON, missing field, field too long or an empty string where a value is required.
+	ErrInvalidParameter = apiErr(40058, "invalid parameter")
+	// ErrAccessTokenMissing is 41001; the client refreshes the token and retries once.
+	ErrAccessTokenMissing = apiErr(41001, "access_token missing")
+	// ErrAccessTokenExpired is 42001; the client refreshes the token and retries once.
+	ErrAccessTokenExpired = apiErr(42001, "access_token expired")
+	// ErrEmptyContent is 44004: the text content is empty.
+	ErrEmptyContent = apiErr(44004, "empty content")
+	// ErrContentTooLong is 45002: the content exceeds the limit (text: 2048 bytes).
+	ErrContentTooLong = apiErr(45002, "content too long")
+	// ErrRateLimited is 45009: API frequency limit (minute or hour ban); retried after a longer pause.
+	ErrRateLimited = apiErr(45009, "api frequency limit exceeded")
+	// ErrConcurrencyLimit is 45033: too many concurrent calls of one API; retried with back-off.
+	ErrConcurrencyLimit = apiErr(45033, "api concurrency limit exceeded")
+	// ErrSendCountLimit is 95001: the 5 messages allowed per customer message are used up.
+	ErrSendCountLimit = apiErr(95001, "send count limit reached")
+	// ErrSendTimeLimit is 95002: the 48-hour window after the customer's last message has passed.
+	ErrSendTimeLimit = apiErr(95002, "send time limit (48h) exceeded")
+	// ErrInvalidMsgToken is 95007: the callback Token given to sync_msg is expired or invalid; retry without it.
+	ErrInvalidMsgToken = apiErr(95007, "invalid msg token")
+	// ErrMenuTooManyItems is 95008: a menu message has more than 10 items.
+	ErrMenuTooManyItems = apiErr(95008, "too many menu items")
+	// ErrInvalidMenuItemType is 95009: unknown menu item type.
+	ErrInvalidMenuItemType = apiErr(95009, "invalid menu item type")
+	// ErrSessionEnded is 95013: the session has ended.
+	ErrSessionEnded = apiErr(95013, "session ended")
+	// ErrNotServicer is 95014: the user is not an (activated) servicer of the account.
+	ErrNotServicer = apiErr(95014, "user is not a servicer")
+	// ErrInvalidTransition is 95016: this service-state transition is not allowed.
+	ErrInvalidTransition = apiErr(95016, "state transition not allowed")
+	// ErrSessionStateForbidsSend is 95018: the session state (not 0/1, or older than 48h) forbids sending; a human owns it.
+	ErrSessionStateForbidsSend = apiErr(95018, "session state forbids sending")
+	// ErrServicerUnavailable is 95019: the servicer has stopped receiving or is suspended.
+	ErrServicerUnavailable = apiErr(95019, "servicer stopped or suspended")
+	// ErrNoConsultation48h is 95031: the customer has not started a consultation within 48 hours.
+	ErrNoConsultation48h = apiErr(95031, "no customer consultation within 48h")
+)
+
+// codeText maps errcodes to a short English meaning (kf-api.md §8).
+var codeText = map[int]string{
+	-1: "system busy", 40001: "invalid secret", 40003: "invalid userid",
+	40004: "invalid media type", 40005: "invalid type parameter", 40006: "invalid file size",
+	40007: "invalid media_id", 40008: "invalid msgtype", 40009: "invalid image size",
+	40011: "invalid video size", 40013: "invalid corpid", 40014: "invalid access_token",
+	40058: "invalid parameter", 40091: "invalid secret", 41001: "access_token missing",
+	42001: "access_token expired", 44004: "empty content", 45001: "media too large",
+	45002: "content too long", 45009: "api frequency limit exceeded",
+	45033: "api concurrency limit exceeded", 48002: "api forbidden",
+	60011: "no permission for the user or department", 60020: "caller IP not trusted",
+	90206: "mini program not bound", 90207: "invalid mini program appid",
+	95000: "invalid open_kfid", 95001: "send count limit reached",
+	95002: "send time limit (48h) exceeded", 95003: "consultation limit (corp not verified)",
+	95004: "open_kfid does not exist", 95005: "too many KF accounts",
+	95006: "invalid KF account name", 95007: "invalid msg token",
+	95008: "too many menu items", 95009: "invalid menu item type",
+	95011: "KF is used inside WeCom (wrong secret mode)", 95012: "KF is not used inside WeCom (wrong secret mode)",
+	95013: "session ended", 95014: "user is not a servicer",
+	95016: "state transition not allowed", 95017: "api switch is off",
+	95018: "session state forbids sending", 95019: "servicer stopped or suspended",
+	95021: "upgrade service not configured", 95023: "api switch granted to another app",
+	95030: "message type forbidden by the KF component", 95031: "no customer consultation within 48h",
+}
+
+// CodeText returns a short English meaning of a WeCom errcode, or "" for a
+// code not in the table. Useful for logs and metrics labels.
+func CodeText(code int) string { return codeText[code] }
+
+// HTTPError is an HTTP answer other than 2xx that carried no WeCom errcode,
+// e.g. an HTML 502 page from a proxy. 5xx and 429 are retried.
+type HTTPError struct {
+	// Op is the API operation, e.g. "sync_msg".
+	Op string
+	// StatusCode is the HTTP status code.
+	StatusCode int
+	// Status is the HTTP status line, e.g. "502 Bad Gateway".
+	Status string
+}
+
+// Error returns "kf: <op>: unexpected HTTP status <status>".
+func (e *HTTPError) Error() string {
+	return "kf: " + e.Op + ": unexpected HTTP status " + e.Status
+}
+
+// Retryable reports whether the status is 5xx or 429.
+func (e *HTTPError) Retryable() bool {
+	return e.StatusCode >= 500 || e.StatusCode == 429
+}
+
+var (
+	// ErrInvalidRequest is matched (with [errors.Is]) by every error from local
+	// validation of a request, before anything is sent: a missing required
+	// field, a msgid that is too long, an over-long text, too many menu items.
+	// The error text says what to change.
+	ErrInvalidRequest = errors.New("kf: invalid request")
+
+	// ErrInvalidResponse is matched by errors for a 2xx answer that could not be
+	// understood: not JSON (for example an HTML page) or larger than the
+	// response size cap. Not retried.
+	ErrInvalidResponse = errors.New("kf: invalid response")
+)
+
+// requestError is a local validation failure; it matches ErrInvalidRequest.
+type requestError struct {
+	op, msg string
+}
+
+func invalid(op, msg string) error { return &requestError{op: op, msg: msg} }
+
+func (e *requestError) Error() string        { return "kf: " + e.op + ": " + e.msg }
+func (e *requestError) Is(target error) bool { return target == ErrInvalidRequest }

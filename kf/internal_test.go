@@ -1,0 +1,158 @@
+package kf
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestRedactURL(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"https://qyapi.weixin.qq.com/cgi-bin/kf/send_msg?access_token=abc123", "https://qyapi.weixin.qq.com/cgi-bin/kf/send_msg?access_token=REDACTED"},
+		{"https://h/cgi-bin/media/upload?access_token=abc&type=image", "https://h/cgi-bin/media/upload?access_token=REDACTED&type=image"},
+		{"https://h/cgi-bin/gettoken?corpid=ww1&corpsecret=s%2Fx", "https://h/cgi-bin/gettoken?corpid=ww1&corpsecret=REDACTED"},
+		{"https://h/cgi-bin/kf/sync_msg", "https://h/cgi-bin/kf/sync_msg"},
+		{"://bad url?access_token=abc", "://bad url?REDACTED"},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, redactURL(tt.in), tt.in)
+	}
+}
+
+func TestScrub(t *testing.T) {
+	assert.Equal(t, "x REDACTED y REDACTED", scrub("x tok y a/b+c", "tok", "a/b+c"))
+	assert.Equal(t, "q=REDACTED", scrub("q=a%2Fb%2Bc", "a/b+c"), "query-escaped form")
+	assert.Equal(t, "unchanged", scrub("unchanged", ""))
+}
+
+func TestFlexBoolAndParseUnix(t *testing.T) {
+	for in, want := range map[string]bool{`0`: false, `1`: true, `2`: true, `true`: true, `false`: false, `"1"`: true, `null`: false, `0.0`: false} {
+		var b flexBool
+		require.NoError(t, json.Unmarshal([]byte(in), &b), in)
+		assert.Equal(t, want, bool(b), in)
+	}
+	var b flexBool
+	assert.Error(t, json.Unmarshal([]byte(`"yes"`), &b))
+
+	for in, want := range map[string]int64{`"1380000000"`: 1380000000, `1380000000`: 1380000000} {
+		ts, err := parseUnix(json.RawMessage(in))
+		require.NoError(t, err)
+		assert.Equal(t, want, ts.Unix())
+	}
+	ts, err := parseUnix(nil)
+	require.NoError(t, err)
+	assert.True(t, ts.IsZero())
+	_, err = parseUnix(json.RawMessage(`"12:00"`))
+	assert.Error(t, err)
+}
+
+func TestUploadBodyLengthMatchesContent(t *testing.T) {
+	for _, req := range []UploadMediaRequest{
+		{Type: MediaImage, Filename: "a.png", Body: strings.NewReader("0123456789")},
+		{Type: MediaFile, Filename: `we"ird\name.txt`, Body: bytes.NewReader([]byte("0123456789")), ContentType: "text/plain"},
+		{Type: MediaFile, Filename: "big.bin", Body: strings.NewReader(strings.Repeat("x", 100)), Size: 40},
+	} {
+		up, err := newUpload(req)
+		require.NoError(t, err)
+		r, n, ct, err := up.open(t.Context())
+		require.NoError(t, err)
+		data, err := io.ReadAll(r)
+		require.NoError(t, err)
+		assert.Equal(t, int64(len(data)), n, "Content-Length equals the bytes sent")
+
+		_, params, err := mime.ParseMediaType(ct)
+		require.NoError(t, err)
+		part, err := multipart.NewReader(bytes.NewReader(data), params["boundary"]).NextPart()
+		require.NoError(t, err)
+		assert.Equal(t, "media", part.FormName())
+		assert.Equal(t, req.Filename, part.FileName())
+		_, dparams, err := mime.ParseMediaType(part.Header.Get("Content-Disposition"))
+		require.NoError(t, err)
+		content, _ := io.ReadAll(part)
+		assert.Equal(t, strconv.Itoa(len(content)), dparams["filelength"])
+	}
+}
+
+func TestIsNil(t *testing.T) {
+	var p *Text
+	var m OutMessage = p
+	assert.True(t, isNil(nil))
+	assert.True(t, isNil(m))
+	assert.False(t, isNil(Text{}))
+	assert.False(t, isNil(&Text{}))
+}
+
+// FuzzDecodeBody feeds arbitrary answers to the response decoder with every
+// response shape the client uses: it must never panic, a nil error means a
+// zero errcode, and an *APIError never carries code 0 or the secrets.
+func FuzzDecodeBody(f *testing.F) {
+	seeds := []string{
+		`{"errcode":0,"errmsg":"ok","next_cursor":"c","has_more":1,"msg_list":[{"msgid":"a"}]}`,
+		`{"errcode":0,"has_more":"1","msg_list":null}`,
+		`{"errcode":95018,"errmsg":"invalid state tok-secret"}`,
+		`{"errcode":0,"type":"image","media_id":"m","created_at":"1380000000"}`,
+		`{"errcode":0,"customer_list":[{"external_userid":"wm","enter_session_context":{"wechat_channels":{"scene":"2"}}}]}`,
+		`{"errcode":0,"customer_list":[{"enter_session_context":{"wechat_channels":{"scene":{}}}}]}`,
+		`{"errcode":0,"service_state":3,"servicer_userid":"z"}`,
+		`<html>502</html>`, ``, `null`, `[]`, `{"errcode":"x"}`, `{"errcode":1e3}`,
+	}
+	for _, s := range seeds {
+		f.Add(200, s)
+		f.Add(502, s)
+	}
+	const secret = "tok-secret"
+	f.Fuzz(func(t *testing.T, code int, body string) {
+		outs := []result{
+			&struct {
+				apiStatus
+				NextCursor string            `json:"next_cursor"`
+				HasMore    flexBool          `json:"has_more"`
+				MsgList    []json.RawMessage `json:"msg_list"`
+			}{},
+			&struct {
+				apiStatus
+				BatchGetCustomerResponse
+			}{},
+			&struct {
+				apiStatus
+				ServiceStateResponse
+			}{},
+			&struct {
+				apiStatus
+				SendMsgResponse
+			}{},
+			&struct {
+				apiStatus
+				Type      MediaType       `json:"type"`
+				MediaID   string          `json:"media_id"`
+				CreatedAt json.RawMessage `json:"created_at"`
+			}{},
+		}
+		for _, out := range outs {
+			err := decodeBody("op", code, "", "application/json", []byte(body), out, secret)
+			var ae *APIError
+			switch {
+			case err == nil:
+				if out.status().ErrCode != 0 {
+					t.Fatalf("nil error with errcode %d", out.status().ErrCode)
+				}
+			case errors.As(err, &ae):
+				if ae.Code == 0 {
+					t.Fatal("APIError with code 0")
+				}
+				if strings.Contains(ae.Message, secret) {
+					t.Fatal("secret in errmsg")
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,357 @@
+package kf
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kfbot/kfbot/internal/backoff"
+)
+
+// maxResponseBytes caps how much of a response body is read. The largest
+// legitimate answer, a sync_msg page of 1000 items, is far below it.
+const maxResponseBytes = 8 << 20
+
+// apiStatus is the errcode/errmsg pair every WeCom answer carries. Wire
+// structs embed it; it never reaches the exported response types.
+type apiStatus struct {
+	ErrCode int    `json:"errcode"`
+	ErrMsg  string `json:"errmsg"`
+}
+
+func (s *apiStatus) status() *apiStatus { return s }
+
+// result is a wire struct that embeds apiStatus.
+type result interface{ status() *apiStatus }
+
+// call describes one API operation; do runs it with token handling and retries.
+type call struct {
+	op     string // e.g. "send_msg"; used in errors and logs
+	method string
+	path   string // below /cgi-bin/, e.g. "kf/send_msg"
+	query  string // extra query parameters, already encoded; may be ""
+	// body returns a fresh request body for each attempt with its length
+	// (-1 if unknown) and content type. nil for no body.
+	body func(ctx context.Context) (io.Reader, int64, string, error)
+	// replayable reports whether body may be called again (false for an
+	// upload from a reader that cannot be rewound).
+	replayable bool
+	// idempotent reports whether repeating a request that may have reached
+	// WeCom is harmless.
+	idempotent bool
+}
+
+// jsonCall returns a POST call with a JSON body.
+func jsonCall(op, path string, body []byte, idempotent bool) *call {
+	return &call{
+		op: op, method: http.MethodPost, path: path, replayable: true, idempotent: idempotent,
+		body: func(context.Context) (io.Reader, int64, string, error) {
+			return bytes.NewReader(body), int64(len(body)), "application/json", nil
+		},
+	}
+}
+
+// marshal encodes v as the JSON request body of op, without HTML escaping.
+// The bytes are not pooled: net/http may read a request body after Do
+// returns, so a pooled buffer could be overwritten while still in use.
+func marshal(op string, v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("kf: %s: encode request: %w", op, err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// doJSON marshals req (validated by the caller) and runs the call into out.
+func (cl *Client) doJSON(ctx context.Context, op, path string, req any, idempotent bool, out result) error {
+	body, err := marshal(op, req)
+	if err != nil {
+		return err
+	}
+	return cl.do(ctx, jsonCall(op, path, body, idempotent), out)
+}
+
+// do runs c until it succeeds, fails permanently, exhausts the retry policy
+// or ctx ends.
+func (cl *Client) do(ctx context.Context, c *call, out result) error {
+	if cl.cfgErr != nil {
+		return fmt.Errorf("kf: %s: %w", c.op, cl.cfgErr)
+	}
+	p := cl.retry
+	bo := backoff.New(p.BaseDelay, p.MaxDelay)
+	refreshed := false
+	failures := 0
+	for attempt := 1; ; attempt++ {
+		tok, sent, err := cl.attempt(ctx, c, attempt, out)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return err // the attempt was cut short by ctx; err matches ctx.Err()
+		}
+		if !c.replayable && sent {
+			return err // the body is consumed and cannot be rewound
+		}
+		var ae *APIError
+		if sent && errors.As(err, &ae) && isTokenCode(ae.Code) {
+			if refreshed {
+				return err // a second rejection: do not loop
+			}
+			refreshed = true
+			cl.logRefresh(ctx, c.op, ae.Code)
+			cl.invalidate(tok)
+			continue
+		}
+		failures++
+		delay, retry := retryDelay(err, sent, c.idempotent, bo, p)
+		if !retry || failures >= p.MaxAttempts {
+			return err
+		}
+		cl.logRetry(ctx, c.op, attempt, delay, err)
+		if werr := backoff.Sleep(ctx, delay); werr != nil {
+			return fmt.Errorf("kf: %s: %w while waiting to retry after attempt %d; last error: %w", c.op, werr, attempt, err)
+		}
+	}
+}
+
+// isTokenCode reports the errcodes that mean "get a new token and retry once".
+func isTokenCode(code int) bool {
+	return code == 40014 || code == 42001 || code == 41001
+}
+
+// retryDelay decides whether err is worth another attempt and how long to
+// wait first. sent is false when the failure happened while getting the
+// token, so the API request itself was never made.
+func retryDelay(err error, sent, idempotent bool, bo *backoff.Backoff, p RetryPolicy) (time.Duration, bool) {
+	var (
+		ae *APIError
+		he *HTTPError
+		te *transportError
+	)
+	switch {
+	case errors.As(err, &ae):
+		switch ae.Code {
+		case -1, 45033:
+			return bo.Next(), true
+		case 45009:
+			return p.RateLimitDelay + bo.Next(), true
+		}
+		return 0, false
+	case errors.As(err, &he):
+		// WeCom may have processed the request behind a failing proxy.
+		return bo.Next(), he.Retryable() && (idempotent || !sent)
+	case errors.As(err, &te):
+		return bo.Next(), idempotent || !sent || !te.sent
+	}
+	return 0, false
+}
+
+// attempt makes one HTTP exchange: token, request, response. It reports the
+// token used and whether the API request was sent (false when getting the
+// token failed).
+func (cl *Client) attempt(ctx context.Context, c *call, n int, out result) (tok string, sent bool, err error) {
+	tok, err = cl.token(ctx, c.op)
+	if err != nil {
+		return "", false, err
+	}
+	u := cl.baseURL + "/cgi-bin/" + c.path + "?access_token=" + url.QueryEscape(tok)
+	if c.query != "" {
+		u += "&" + c.query
+	}
+	var (
+		body io.Reader
+		size int64
+		ct   string
+	)
+	if c.body != nil {
+		if body, size, ct, err = c.body(ctx); err != nil {
+			return tok, false, fmt.Errorf("kf: %s: %w", c.op, err)
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, c.method, u, body)
+	if err != nil {
+		if cl, ok := body.(io.Closer); ok {
+			_ = cl.Close()
+		}
+		return tok, false, fmt.Errorf("kf: %s: build request: %s", c.op, scrub(err.Error(), tok, string(cl.secret)))
+	}
+	if body != nil {
+		req.ContentLength = size
+		if size < 0 {
+			req.ContentLength = 0 // unknown: chunked
+		}
+		req.Header.Set("Content-Type", ct)
+	}
+	start := cl.now()
+	status, err := cl.roundTrip(req, c.op, out, tok)
+	cl.logCall(ctx, c.op, n, status, cl.now().Sub(start), err)
+	return tok, true, err
+}
+
+// fetchToken calls gettoken once; it is the built-in tokenCache's fetch.
+func (cl *Client) fetchToken(ctx context.Context) (string, time.Duration, error) {
+	const op = "gettoken"
+	u := cl.baseURL + "/cgi-bin/gettoken?corpid=" + url.QueryEscape(cl.corpID) +
+		"&corpsecret=" + url.QueryEscape(string(cl.secret))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return "", 0, fmt.Errorf("kf: %s: build request: %s", op, scrub(err.Error(), string(cl.secret)))
+	}
+	var out struct {
+		apiStatus
+		AccessToken string `json:"access_token"`
+		ExpiresIn   int64  `json:"expires_in"`
+	}
+	start := cl.now()
+	status, err := cl.roundTrip(req, op, &out, "")
+	cl.logCall(ctx, op, 1, status, cl.now().Sub(start), err)
+	if err != nil {
+		return "", 0, err
+	}
+	if out.AccessToken == "" {
+		return "", 0, fmt.Errorf("kf: %s: %w: no access_token in the answer", op, ErrInvalidResponse)
+	}
+	return out.AccessToken, time.Duration(out.ExpiresIn) * time.Second, nil
+}
+
+// roundTrip sends req and decodes the answer into out. tok (may be "") and
+// the secret are removed from every error text.
+func (cl *Client) roundTrip(req *http.Request, op string, out result, tok string) (status int, err error) {
+	resp, err := cl.hc.Do(req)
+	if err != nil {
+		return 0, newTransportError(op, err, !isDialError(err), tok, string(cl.secret))
+	}
+	defer func() {
+		// Drain a little so the connection can be reused, then close.
+		_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+		_ = resp.Body.Close()
+	}()
+	return resp.StatusCode, decodeResponse(op, resp, out, tok, string(cl.secret))
+}
+
+var readBufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// decodeResponse reads at most maxResponseBytes of resp and decodes it into
+// out, turning a non-zero errcode into *APIError and other failures into
+// *HTTPError, *transportError or ErrInvalidResponse.
+func decodeResponse(op string, resp *http.Response, out result, secrets ...string) error {
+	buf := readBufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 256<<10 { // do not keep huge buffers alive
+			readBufPool.Put(buf)
+		}
+	}()
+	n, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes+1))
+	if err != nil {
+		return newTransportError(op, fmt.Errorf("read response: %w", err), true, secrets...)
+	}
+	if n > maxResponseBytes {
+		return fmt.Errorf("kf: %s: %w: body larger than %d MiB", op, ErrInvalidResponse, maxResponseBytes>>20)
+	}
+	return decodeBody(op, resp.StatusCode, resp.Status, resp.Header.Get("Content-Type"), buf.Bytes(), out, secrets...)
+}
+
+// decodeBody is the pure part of decodeResponse (fuzzed).
+func decodeBody(op string, code int, statusLine, contentType string, data []byte, out result, secrets ...string) error {
+	if code < 200 || code > 299 {
+		// A gateway may still relay a WeCom JSON error.
+		var st apiStatus
+		if json.Unmarshal(data, &st) == nil && st.ErrCode != 0 {
+			return &APIError{Op: op, Code: st.ErrCode, Message: scrub(st.ErrMsg, secrets...)}
+		}
+		if statusLine == "" {
+			statusLine = fmt.Sprintf("%d %s", code, http.StatusText(code))
+		}
+		return &HTTPError{Op: op, StatusCode: code, Status: statusLine}
+	}
+	st := out.status()
+	*st = apiStatus{}
+	if err := json.Unmarshal(data, out); err != nil {
+		var only apiStatus
+		if json.Unmarshal(data, &only) == nil && only.ErrCode != 0 {
+			return &APIError{Op: op, Code: only.ErrCode, Message: scrub(only.ErrMsg, secrets...)}
+		}
+		return fmt.Errorf("kf: %s: %w (HTTP %d, Content-Type %q): %s", op, ErrInvalidResponse, code, contentType, scrub(err.Error(), secrets...))
+	}
+	if st.ErrCode != 0 {
+		return &APIError{Op: op, Code: st.ErrCode, Message: scrub(st.ErrMsg, secrets...)}
+	}
+	return nil
+}
+
+// transportError is a failure to exchange HTTP with WeCom (connection,
+// timeout, reading the body). Its text has the token and secret removed; the
+// wrapped *url.Error has them removed from its URL.
+type transportError struct {
+	msg  string
+	err  error
+	sent bool // whether the request may have reached WeCom
+}
+
+func (e *transportError) Error() string { return e.msg }
+func (e *transportError) Unwrap() error { return e.err }
+
+func newTransportError(op string, err error, sent bool, secrets ...string) *transportError {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		ue.URL = redactURL(ue.URL)
+	}
+	return &transportError{msg: "kf: " + op + ": " + scrub(err.Error(), secrets...), err: err, sent: sent}
+}
+
+// isDialError reports a failure to connect, after which the request
+// certainly did not reach the server.
+func isDialError(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "dial"
+}
+
+// redactURL replaces the values of access_token and corpsecret in a URL.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		if i := strings.IndexByte(raw, '?'); i >= 0 {
+			return raw[:i] + "?REDACTED"
+		}
+		return raw
+	}
+	q := u.Query()
+	changed := false
+	for _, k := range [...]string{"access_token", "corpsecret"} {
+		if q.Has(k) {
+			q.Set(k, redacted)
+			changed = true
+		}
+	}
+	if changed {
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// scrub replaces every non-empty secret in s with REDACTED, also in its
+// query-escaped form.
+func scrub(s string, secrets ...string) string {
+	for _, sec := range secrets {
+		if sec == "" {
+			continue
+		}
+		s = strings.ReplaceAll(s, sec, redacted)
+		if esc := url.QueryEscape(sec); esc != sec {
+			s = strings.ReplaceAll(s, esc, redacted)
+		}
+	}
+	return s
+}
