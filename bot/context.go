@@ -1,0 +1,88 @@
+package bot
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/kfbot/kfbot/kf/syncmsg"
+	"github.com/kfbot/kfbot/storage"
+)
+
+// Context is what a handler gets for one message: the typed message, its conversation's
+// session, a tagged logger, and methods to reply. It carries a context.Context the way
+// *http.Request does: [Context.Context] returns it and [Context.WithContext] replaces it.
+// A Context is used by one goroutine at a time and must not be kept after the handler
+// returns; its context is cancelled when shutdown's grace period ends.
+type Context struct {
+	ctx   context.Context
+	bot   *Bot
+	msg   syncmsg.Message
+	head  *syncmsg.Header
+	state *msgState // shared by every copy made with WithContext
+}
+
+// msgState is the mutable per-message state shared by a Context and its copies.
+type msgState struct {
+	session *storage.Session
+	replies int // index of the next reply, for deterministic outbound msgids
+	logger  *slog.Logger
+}
+
+// Context returns the context for I/O done on behalf of this message.
+func (c *Context) Context() context.Context { return c.ctx }
+
+// WithContext returns a shallow copy of c that carries ctx. The copy shares the session
+// and reply counter with c. Middleware uses it to add values: next(c.WithContext(ctx2)).
+func (c *Context) WithContext(ctx context.Context) *Context {
+	if ctx == nil {
+		panic("bot: WithContext: nil context")
+	}
+	c2 := *c
+	c2.ctx = ctx
+	return &c2
+}
+
+// Message returns the typed message; switch on its concrete type (*syncmsg.Text,
+// *syncmsg.EnterSession, …).
+func (c *Context) Message() syncmsg.Message { return c.msg }
+
+// Header returns the message's common fields.
+func (c *Context) Header() *syncmsg.Header { return c.head }
+
+// MsgID returns the message's msgid.
+func (c *Context) MsgID() string { return c.head.MsgID }
+
+// OpenKFID returns the KF account the message belongs to.
+func (c *Context) OpenKFID() string { return c.head.OpenKFID }
+
+// ExternalUserID returns the customer, or "" for events that name none.
+func (c *Context) ExternalUserID() string { return c.head.ExternalUserID }
+
+// Text returns the content of a text message, or "".
+func (c *Context) Text() string {
+	if t, ok := c.msg.(*syncmsg.Text); ok {
+		return t.Content
+	}
+	return ""
+}
+
+// Session returns the conversation's session, or nil when the message names no customer.
+// Handlers may change Vars; the engine saves the session after the handler returns.
+func (c *Context) Session() *storage.Session { return c.state.session }
+
+// Bot returns the bot handling the message.
+func (c *Context) Bot() *Bot { return c.bot }
+
+// Client returns the API client, for calls the Context does not wrap.
+func (c *Context) Client() Client { return c.bot.client }
+
+// Logger returns the bot's logger tagged with msgid, open_kfid and external_userid.
+func (c *Context) Logger() *slog.Logger {
+	if c.state.logger == nil {
+		c.state.logger = c.bot.log.With(
+			slog.String(LogKeyMsgID, c.head.MsgID),
+			slog.String(LogKeyOpenKFID, c.head.OpenKFID),
+			slog.String(LogKeyExternalUserID, c.head.ExternalUserID))
+	}
+	return c.state.logger
+}

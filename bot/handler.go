@@ -1,0 +1,86 @@
+package bot
+
+// HandlerFunc handles one message. A returned error goes to the bot's error handler
+// ([WithErrorHandler]); it never stops the bot.
+type HandlerFunc func(c *Context) error
+
+// Middleware wraps a handler. It calls next to continue the chain, or returns without
+// calling it to stop there.
+type Middleware func(next HandlerFunc) HandlerFunc
+
+// Plugin is a named set of handlers and middleware, installed with [Bot.Install]. Plugins
+// are plain Go values compiled into the program; the rules engine is one.
+type Plugin interface {
+	// Name identifies the plugin in logs and errors.
+	Name() string
+	// Install registers the plugin's handlers, middleware and hooks on b.
+	Install(b *Bot) error
+}
+
+// route is one registered handler with the matchers and middleware of every enclosing
+// group, flattened in registration order.
+type route struct {
+	match   Matcher
+	handler HandlerFunc
+	mws     []Middleware // group middleware (outermost first), then the route's own
+	chain   HandlerFunc  // composed when the bot freezes
+}
+
+// Group is a set of routes that share a matcher and middleware. A group's middleware runs
+// only for messages its matcher accepted. Groups nest. Create one with [Bot.Group].
+type Group struct {
+	bot    *Bot
+	parent *Group
+	match  Matcher
+	mws    []Middleware
+}
+
+// Use adds middleware that runs, in order, for every route of g registered at any time
+// before the bot starts.
+func (g *Group) Use(mw ...Middleware) {
+	g.bot.mustNotRun("Group.Use")
+	for _, m := range mw {
+		if m == nil {
+			panic("bot: Group.Use: nil middleware")
+		}
+	}
+	g.mws = append(g.mws, mw...)
+}
+
+// Handle registers h for messages that match both g's matchers and m. Matching is first
+// match in registration order across the whole bot.
+func (g *Group) Handle(m Matcher, h HandlerFunc, mw ...Middleware) {
+	g.bot.addRoute(g, m, h, mw)
+}
+
+// Group returns a nested group whose matcher is g's matchers and m.
+func (g *Group) Group(m Matcher) *Group {
+	if m == nil {
+		panic("bot: Group.Group: nil matcher")
+	}
+	g.bot.mustNotRun("Group.Group")
+	return &Group{bot: g.bot, parent: g, match: m}
+}
+
+// matchers returns g's matchers from the outermost group in, and mws the same way.
+func (g *Group) collect() (ms []Matcher, mws []Middleware) {
+	var chain []*Group
+	for x := g; x != nil; x = x.parent {
+		chain = append(chain, x)
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		if chain[i].match != nil {
+			ms = append(ms, chain[i].match)
+		}
+		mws = append(mws, chain[i].mws...)
+	}
+	return ms, mws
+}
+
+// compose wraps h in mws so that mws[0] runs first.
+func compose(h HandlerFunc, mws []Middleware) HandlerFunc {
+	for i := len(mws) - 1; i >= 0; i-- {
+		h = mws[i](h)
+	}
+	return h
+}
