@@ -134,4 +134,3 @@ func (c *counter) waitAtLeast(t testing.TB, n int64) {
 		}
 	}
 }
-
