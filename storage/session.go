@@ -36,6 +36,10 @@ type Session struct {
 	// Stopped reports that replies are stopped until the customer writes again (after
 	// errcodes 95018, 95001, 95002 or 95031).
 	Stopped bool
+	// LastMsgID is the msgid of the last message whose effects this session includes. The
+	// engine saves the session once per message, so after a crash it can tell a message
+	// that was fully handled (and must not count twice) from one that was not.
+	LastMsgID string
 }
 
 // Clone returns a deep copy of s: Vars and any map[string]any and []any inside it are
@@ -73,7 +77,7 @@ func cloneValue(v any) any {
 }
 
 // sessionVersion is the first byte of a session's binary encoding.
-const sessionVersion = 1
+const sessionVersion = 2 // 2 added LastMsgID; version 1 still decodes
 
 const (
 	flagHuman   = 1 << 0
@@ -103,6 +107,7 @@ func (s *Session) AppendBinary(b []byte) ([]byte, error) {
 	b = append(b, sessionVersion, flags)
 	b = appendString(b, s.OpenKFID)
 	b = appendString(b, s.ExternalUserID)
+	b = appendString(b, s.LastMsgID)
 	b = binary.AppendVarint(b, int64(s.Messages))
 	b = binary.AppendVarint(b, int64(s.RepliesLeft))
 	b = appendTime(b, s.FirstSeen)
@@ -123,16 +128,20 @@ func (s *Session) AppendBinary(b []byte) ([]byte, error) {
 // of its fields. It never panics; malformed data yields an error.
 func (s *Session) UnmarshalBinary(data []byte) error {
 	d := decoder{b: data}
-	if v := d.byte(); v != sessionVersion {
+	version := d.byte()
+	if version != 1 && version != sessionVersion {
 		if d.err != nil {
 			return d.err
 		}
-		return fmt.Errorf("%w: unknown version %d", errSessionCodec, v)
+		return fmt.Errorf("%w: unknown version %d", errSessionCodec, version)
 	}
 	flags := d.byte()
 	var n Session
 	n.OpenKFID = d.string()
 	n.ExternalUserID = d.string()
+	if version >= 2 {
+		n.LastMsgID = d.string()
+	}
 	n.Messages = d.int()
 	n.RepliesLeft = d.int()
 	n.FirstSeen = d.time()

@@ -31,6 +31,7 @@ func fullSession() *storage.Session {
 		RepliesLeft:  -2,
 		WindowStart:  t0.Add(time.Minute),
 		Stopped:      true,
+		LastMsgID:    "from_msgid_4622416642169452483",
 	}
 }
 
@@ -97,7 +98,7 @@ func TestSessionUnmarshalErrors(t *testing.T) {
 		data []byte
 	}{
 		{"empty", nil},
-		{"unknown version", append([]byte{2}, good[1:]...)},
+		{"unknown version", append([]byte{9}, good[1:]...)},
 		{"unknown flags", append([]byte{good[0], 0x80}, good[2:]...)},
 		{"trailing byte", append(append([]byte{}, good...), 0)},
 		{"bad vars json", []byte{1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, '{', '}' + 1}},
@@ -208,4 +209,17 @@ func BenchmarkSessionCodec(b *testing.B) {
 			}
 		}
 	})
+}
+
+// Sessions written before LastMsgID existed (version 1) still decode.
+func TestSessionDecodesVersion1(t *testing.T) {
+	// version 1, no flags, "wk", "wm", messages 1, replies 5, three zero times, no vars
+	v1 := []byte{1, 0, 2, 'w', 'k', 2, 'w', 'm', 2, 10, 0, 0, 0, 0, 0, 0, 0}
+	var s storage.Session
+	require.NoError(t, s.UnmarshalBinary(v1))
+	assert.Equal(t, "wk", s.OpenKFID)
+	assert.Equal(t, "wm", s.ExternalUserID)
+	assert.Equal(t, 1, s.Messages)
+	assert.Equal(t, 5, s.RepliesLeft)
+	assert.Empty(t, s.LastMsgID)
 }

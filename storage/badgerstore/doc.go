@@ -26,7 +26,10 @@
 // [*LockedError] (matching [ErrLocked]) that names the directory, when another process,
 // or another Store in this process, has it open. Rolling deploys that overlap on one
 // volume must wait for the old process to exit. Leases ([storage.Leaser]) therefore only
-// exclude goroutines of this process; several replicas need a shared store.
+// exclude goroutines of this process; several replicas need a shared store. For the same
+// reason Open drops every lease left in the directory: their holder is gone (perhaps
+// killed before it could release them), and keeping them would stall the new process
+// until they expired.
 //
 // # Expiry
 //

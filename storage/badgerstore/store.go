@@ -104,6 +104,10 @@ func open(abs string, lock *dirLock, o options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("badgerstore: open %s: %w", abs, err)
 	}
+	if err := dropLeases(db); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("badgerstore: open %s: drop stale leases: %w", abs, err)
+	}
 	if writeMetaFile {
 		if err := writeMeta(abs, meta{Format: formatVersion, MemTableSize: o.memTableSize}); err != nil {
 			_ = db.Close()
@@ -572,4 +576,25 @@ func (s *Store) ReleaseLease(ctx context.Context, name, owner string) error {
 		return fmt.Errorf("badgerstore: release lease %q for %q: %w", name, owner, err)
 	}
 	return nil
+}
+
+// dropLeases deletes every lease left by an earlier process. A Badger directory is held by
+// one process at a time (the directory lock), so any lease found at open belongs to a
+// process that is gone — possibly killed before it could release it — and would otherwise
+// block the new process until it expired.
+func dropLeases(db *badger.DB) error {
+	return db.Update(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{formatVersion, kindLease}})
+		defer it.Close()
+		var keys [][]byte
+		for it.Rewind(); it.Valid(); it.Next() {
+			keys = append(keys, it.Item().KeyCopy(nil))
+		}
+		for _, k := range keys {
+			if err := txn.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
