@@ -183,6 +183,11 @@ func (b *Bot) process(stop, work context.Context, root HandlerFunc, msg syncmsg.
 			b.logStoreError(h, "load session", err)
 			return false, err
 		}
+		if h.MsgID != "" && sess.LastMsgID == h.MsgID {
+			// Handled and saved before a crash that came before the msgid was marked: its
+			// effects (quota, vars) are in the session already and must not count twice.
+			return b.markProcessed(work, h, dedupKey)
+		}
 		b.observeMessage(sess, msg, h, window)
 	}
 
@@ -203,18 +208,28 @@ func (b *Bot) process(stop, work context.Context, root HandlerFunc, msg syncmsg.
 
 	if sess != nil {
 		sess.LastSeen = b.opts.now()
+		sess.LastMsgID = h.MsgID
 		if err := b.store.PutSession(work, sess, b.opts.sessionTTL); err != nil {
 			b.logStoreError(h, "save session", err)
 			return false, err
 		}
 	}
-	if dedupKey != "" {
-		if _, err := b.store.FirstSeen(work, dedupKey, b.opts.dedupTTL); err != nil {
-			b.logStoreError(h, "mark msgid processed", err)
-			return false, err
-		}
+	if ok, err := b.markProcessed(work, h, dedupKey); !ok {
+		return false, err
 	}
 	return true, herr
+}
+
+// markProcessed records that the message was handled, so a replay skips it.
+func (b *Bot) markProcessed(ctx context.Context, h *syncmsg.Header, dedupKey string) (bool, error) {
+	if dedupKey == "" {
+		return true, nil
+	}
+	if _, err := b.store.FirstSeen(ctx, dedupKey, b.opts.dedupTTL); err != nil {
+		b.logStoreError(h, "mark msgid processed", err)
+		return false, err
+	}
+	return true, nil
 }
 
 // observeMessage updates the session with what the message says about the conversation,
