@@ -10,9 +10,11 @@ type AccessConfig struct {
 	ExternalUserIDs []string
 }
 
-// Allow lets through only messages whose KF account or customer is listed (an empty list
-// of one kind does not restrict that kind); other messages stop here, still marked
-// processed. Typical use: a staging bot that answers only the team's test accounts.
+// Allow lets through only messages whose KF account is in OpenKFIDs and whose customer is
+// in ExternalUserIDs; an empty list does not restrict its kind, so with only customers
+// listed any KF account passes. Other messages, including events that name no customer
+// when customers are listed, stop here, still marked processed. Typical use: a staging bot
+// that answers only the team's test accounts.
 func Allow(cfg AccessConfig) bot.Middleware {
 	kfs, users := set(cfg.OpenKFIDs), set(cfg.ExternalUserIDs)
 	return func(next bot.HandlerFunc) bot.HandlerFunc {
@@ -28,7 +30,8 @@ func Allow(cfg AccessConfig) bot.Middleware {
 	}
 }
 
-// Block stops messages whose KF account or customer is listed.
+// Block stops messages whose KF account or customer is listed (either suffices); they are
+// still marked processed.
 func Block(cfg AccessConfig) bot.Middleware {
 	kfs, users := set(cfg.OpenKFIDs), set(cfg.ExternalUserIDs)
 	return func(next bot.HandlerFunc) bot.HandlerFunc {

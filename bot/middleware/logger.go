@@ -11,8 +11,9 @@ import (
 type LoggerConfig struct {
 	// Level is the level of the line logged for every message. Default: slog.LevelInfo.
 	Level slog.Level
-	// ErrorLevel is the level used when the handler returned an error. Default:
-	// slog.LevelWarn (the engine's error handler logs the error itself at Error).
+	// ErrorLevel is the level used when the handler returned an error; it is never lower
+	// than Level. Default (when Level and ErrorLevel are both left zero): slog.LevelWarn (the
+	// engine's error handler logs the error itself at Error).
 	ErrorLevel slog.Level
 	// Now is the clock. Default: time.Now.
 	Now func() time.Time
@@ -32,6 +33,7 @@ func Logger(cfg LoggerConfig) bot.Middleware {
 	if cfg.ErrorLevel == 0 && cfg.Level == 0 {
 		cfg.ErrorLevel = slog.LevelWarn
 	}
+	cfg.ErrorLevel = max(cfg.ErrorLevel, cfg.Level) // an error is never quieter than success
 	return func(next bot.HandlerFunc) bot.HandlerFunc {
 		return func(c *bot.Context) error {
 			start := cfg.Now()

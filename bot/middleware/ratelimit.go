@@ -7,6 +7,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/kfbot/kfbot/bot"
+	"github.com/kfbot/kfbot/kf/syncmsg"
 )
 
 // RateLimitConfig configures [RateLimit].
@@ -34,7 +35,8 @@ func DefaultRateLimitConfig() RateLimitConfig {
 
 // RateLimit lets each customer (open_kfid + external_userid) through at most one message
 // per Every on average, with bursts of Burst; messages over the limit go to OnLimited.
-// Messages that name no customer pass untouched. Idle limiters are evicted, so memory
+// Only messages the customer sent (origin 3) are counted and limited: events and servicer
+// messages pass untouched and use none of the customer's allowance. Idle limiters are evicted, so memory
 // stays bounded by the customers active within IdleTTL.
 func RateLimit(cfg RateLimitConfig) bot.Middleware {
 	d := DefaultRateLimitConfig()
@@ -54,7 +56,7 @@ func RateLimit(cfg RateLimitConfig) bot.Middleware {
 	return func(next bot.HandlerFunc) bot.HandlerFunc {
 		return func(c *bot.Context) error {
 			user := c.ExternalUserID()
-			if user == "" {
+			if user == "" || c.Header().Origin != syncmsg.OriginCustomer {
 				return next(c)
 			}
 			if l.allow(c.OpenKFID() + "\x00" + user) {
