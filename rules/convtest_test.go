@@ -1,0 +1,185 @@
+package rules_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	_ "time/tzdata" // the example names Asia/Shanghai; do not depend on the host's zoneinfo
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kfbot/kfbot/rules"
+)
+
+var quiet = rules.WithLogger(slog.New(slog.DiscardHandler))
+
+// TestExampleRulesFile is the acceptance test of examples/rules.yaml: it compiles, it is
+// the bot the issue describes, and its own conversation tests pass.
+func TestExampleRulesFile(t *testing.T) {
+	set, err := rules.LoadFile("../examples/rules.yaml", quiet)
+	require.NoError(t, err)
+	for _, name := range []string{
+		"welcome",                             // the welcome menu
+		"hours",                               // business hours (menu click and keywords)
+		"shipping", "returns", "order-status", // FAQ keywords in Chinese and English
+		"human-in-hours", "human-after-hours", // hand-off on request, aware of business hours
+		"hand-off-after-misses", "fallback", // hand-off after repeated misunderstandings
+		"remember-name", "greeting", "picture",
+	} {
+		assert.Contains(t, set.Rules(), name)
+	}
+	var out bytes.Buffer
+	passed, failed, err := rules.RunTests(t.Context(), set, set.Tests(), &out)
+	require.NoError(t, err)
+	assert.Zero(t, failed, out.String())
+	assert.Equal(t, len(set.Tests()), passed)
+	assert.GreaterOrEqual(t, passed, 10)
+	assert.True(t, strings.HasSuffix(out.String(), fmt.Sprintf("\n%d passed, 0 failed\n", passed)), out.String())
+}
+
+// TestIssueExample: the file of the issue, verbatim, loads and passes its tests.
+func TestIssueExample(t *testing.T) {
+	var out bytes.Buffer
+	passed, failed, err := rules.RunTestFile(t.Context(), "testdata/issue.yaml", &out, quiet)
+	require.NoError(t, err)
+	assert.Equal(t, 2, passed, out.String())
+	assert.Zero(t, failed, out.String())
+}
+
+// TestBehaviourFile runs every action through the engine (testdata/behaviour.yaml).
+func TestBehaviourFile(t *testing.T) {
+	var out bytes.Buffer
+	passed, failed, err := rules.RunTestFile(t.Context(), "testdata/behaviour.yaml", &out, quiet)
+	require.NoError(t, err)
+	assert.Zero(t, failed, out.String())
+	assert.Equal(t, 9, passed, out.String())
+}
+
+func TestTestsInASeparateFile(t *testing.T) {
+	suite, err := rules.LoadTests("testdata/tests_only.yaml")
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join("testdata", "issue.yaml"), suite.RulesFile)
+	require.Len(t, suite.Tests, 2)
+	assert.Equal(t, "the fallback echoes", suite.Tests[0].Name)
+	assert.Equal(t, rules.Step{Kind: rules.StepSay, Arg: "anything", Expect: &rules.Expect{Reply: []string{"echo: anything"}}, Line: 7},
+		suite.Tests[0].Steps[0])
+
+	var out bytes.Buffer
+	passed, failed, err := rules.RunTestFile(t.Context(), "testdata/tests_only.yaml", &out, quiet)
+	require.NoError(t, err)
+	assert.Equal(t, "ok   test \"the fallback echoes\"\nok   test \"no expectation checks only that nothing failed\"\n2 passed, 0 failed\n", out.String())
+	assert.Equal(t, 2, passed)
+	assert.Zero(t, failed)
+
+	// A rule file is its own suite.
+	suite, err = rules.LoadTests("testdata/issue.yaml")
+	require.NoError(t, err)
+	assert.Equal(t, "testdata/issue.yaml", suite.RulesFile)
+}
+
+func TestLoadTestsErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, src string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(src), 0o600))
+		return p
+	}
+	tests := []struct{ src, msg string }{
+		{"version: 1\nrules: []\nrules_file: x.yaml\ntests: []\n", "3:13: a file has rules or names a rules_file, not both"},
+		{"version: 1\ntests: []\n", "1:1: missing rules_file"},
+		{"version: 1\nrules_file: r.yaml\n", "1:1: missing tests"},
+		{"version: 1\nrules_file: r.yaml\ntests:\n  - name: t\n    now: yesterday\n    steps: []\n", `5:10: now: "yesterday" is not a time`},
+	}
+	for i, tt := range tests {
+		_, err := rules.LoadTests(write(fmt.Sprintf("t%d.yaml", i), tt.src))
+		assert.ErrorContains(t, err, tt.msg)
+	}
+	_, err := rules.LoadTests(filepath.Join(dir, "missing.yaml"))
+	assert.ErrorIs(t, err, os.ErrNotExist)
+
+	// A rule file may not name a rules_file.
+	_, err = rules.Load(strings.NewReader("version: 1\nrules: []\nrules_file: x.yaml\n"), "r.yaml")
+	assert.ErrorIs(t, err, rules.ErrUnknownKey)
+}
+
+// TestRunTestsReportsWhatDiffered: failing expectations are reported with the test, the
+// step and what differed; the test stops at its first failing step.
+func TestRunTestsReportsWhatDiffered(t *testing.T) {
+	src := `version: 1
+rules:
+  - name: welcome
+    when: msg.event == "enter_session"
+    then: [{welcome: "Hi!"}]
+  - name: hours
+    when: msg.menu_id == "hours"
+    then: [{reply: "9 to 6"}]
+  - name: human
+    when: msg.text contains "human"
+    then: [{reply: "connecting"}, {transfer: pool}]
+  - name: broken
+    when: msg.text == "broken"
+    then: [{reply: "{{ 1 / 0 > 1 ? '' : '' }}"}]
+  - name: echo
+    when: msg.type == "text"
+    then: [{reply: "echo {{ msg.text }}"}, {set: {n: "1"}}]
+tests:
+  - name: wrong reply
+    steps:
+      - enter: ad
+        expect: {welcome: "Hi!"}
+      - click: hours
+        expect: {reply: ["9 to 5"]}
+      - say: never reached
+        expect: {reply: nothing}
+  - name: missing and extra messages
+    steps:
+      - say: human
+        expect: {reply: ["connecting", "please wait"]}
+  - name: unexpected transfer and a welcome that never came
+    steps:
+      - say: human
+        expect: {reply: "connecting", welcome: "Hi!"}
+  - name: wrong vars
+    steps:
+      - say: hello
+        expect: {reply: "echo hello", vars: {n: 2, m: "x"}}
+  - name: a failing action
+    steps:
+      - say: broken
+  - name: passes
+    steps:
+      - say: hello
+        expect: {reply: "echo hello", vars: {n: 1}}
+`
+	set, err := rules.Load(strings.NewReader(src), "t.yaml", quiet)
+	require.NoError(t, err)
+	var out bytes.Buffer
+	passed, failed, err := rules.RunTests(t.Context(), set, set.Tests(), &out)
+	require.NoError(t, err)
+	assert.Equal(t, 1, passed)
+	assert.Equal(t, 5, failed)
+	want := `FAIL test "wrong reply", step 2 (click hours): reply[0]: got "9 to 6", want "9 to 5"
+FAIL test "missing and extra messages", step 1 (say "human"): reply: got ["connecting"], want ["connecting", "please wait"]; transfer: got pool, want none
+FAIL test "unexpected transfer and a welcome that never came", step 1 (say "human"): welcome: got nothing, want ["Hi!"]; transfer: got pool, want none
+FAIL test "wrong vars", step 1 (say "hello"): vars.m: got null, want "x"; vars.n: got 1, want 2
+FAIL test "a failing action", step 1 (say "broken"): error: rules: rule "broken": reply: `
+	got := out.String()
+	require.True(t, strings.HasPrefix(got, want), got)
+	assert.True(t, strings.HasSuffix(got, "\nok   test \"passes\"\n1 passed, 5 failed\n"), got)
+}
+
+func TestRunTestsStopsWhenCancelled(t *testing.T) {
+	set, err := rules.LoadFile("testdata/issue.yaml", quiet)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	var out bytes.Buffer
+	_, _, err = rules.RunTests(ctx, set, set.Tests(), &out)
+	assert.ErrorIs(t, err, context.Canceled)
+}

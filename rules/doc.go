@@ -1,0 +1,192 @@
+// Package rules runs a kfbot from a YAML rule file: rules whose conditions are
+// [expr] expressions and whose actions reply, welcome, hand over to a person, remember
+// things or call Go handlers — plus conversation tests that run the file through the
+// real engine against a fake WeCom server.
+//
+//	set, err := rules.LoadFile("rules.yaml")   // every problem at once, file:line:col
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	b.Handle(bot.Text("ping"), pong)            // Go handlers before the set see messages first
+//	if err := b.Install(set); err != nil {      // a Set is a bot.Plugin
+//		log.Fatal(err)
+//	}
+//
+// A [Live] set ([Open]) reloads the file when it changes ([Live.Watch]) or on demand
+// ([Live.Reload], e.g. on SIGHUP); a file with errors never replaces a working set.
+//
+// # The file
+//
+//	version: 1                     # required; the format's version
+//	timezone: Asia/Shanghai        # optional: the zone of `now` (IANA name or +08:00)
+//	rules:                         # tried in file order
+//	  - name: hours                # required, unique; appears in logs and errors
+//	    description: …             # optional, for people
+//	    when: msg.menu_id == "hours" || msg.text contains "营业时间"
+//	    continue: false            # optional; true: keep trying later rules after this one
+//	    then:                      # the actions, run in order ([] = do nothing)
+//	      - reply: "We are open 9:00-18:00."
+//	tests: […]                     # optional conversation tests, see below
+//
+// Keys are snake_case and closed: an unknown key is an error (with a suggestion when it
+// looks like a typo). YAML anchors and aliases may be used to share pieces.
+//
+// A message is matched by the first rule whose `when` is true; that rule's actions run
+// and the search stops, unless the rule has `continue: true`, in which case the search
+// goes on with the rules below it (which see any variables it `set`). A rule without
+// `when` matches every message. If no rule matches, the message is left to the bot's
+// other handlers (see [Set.Install]). Messages typed by servicers in WeCom (origin 5)
+// never reach rules.
+//
+// # Actions
+//
+// reply sends a message to the customer (kf/send_msg). A string is a text; otherwise
+// exactly one of:
+//
+//	reply: "Hello {{ session.vars.name ?? \"friend\" }}"     # text (long texts are split)
+//	reply: {text: "Hello"}
+//	reply:
+//	  menu:
+//	    head: "How can we help?"                             # optional
+//	    items:                                               # 1 to 10
+//	      - click: {id: hours, text: "Opening hours"}        # tapping sends a text with menu_id "hours"
+//	      - view: {url: "https://example.com/faq", text: "FAQ"}
+//	      - miniprogram: {appid: wx123, pagepath: pages/index, text: "Shop"}
+//	      - text: {text: "Or type your question", no_newline: false}   # or text: "…"
+//	    tail: "We reply within a minute."                    # optional
+//	reply: {image: {media_id: "…"}}                          # or {file: images/map.png}
+//	reply: {link: {title: "…", desc: "…", url: "https://…", thumb_media_id: "…"}}   # or thumb_file
+//	reply: {miniprogram: {appid: wx123, title: "…", pagepath: "pages/index", thumb_file: cover.png}}
+//	reply: {location: {name: "…", address: "…", latitude: 31.23, longitude: 121.48}}
+//
+// A local `file` or `thumb_file` (relative to the rule file) must exist at load; it is
+// uploaded as temporary media on first use and its media_id reused until an hour before
+// it expires (3 days) or the file changes ([WithUploader]).
+//
+// welcome sends a text (a string or {text: …}) or a {menu: …} with the event's code
+// (kf/send_msg_on_event): the welcome_code of an enter_session event or the msg_code of a
+// session_status_change. Without a code (WeCom gives none when the customer wrote in the
+// last 48 hours) or with an expired one, the welcome is skipped and logged.
+//
+// transfer hands the conversation over: `transfer: pool` to the waiting pool of human
+// servicers, `transfer: {servicer: userid}` to one servicer (who must be receiving),
+// `transfer: end` ends it — WeCom documents ending only for a conversation a servicer
+// holds (state 3); from other states it answers 95016.
+//
+// set assigns session variables, each from an expression, in order:
+//
+//	then:
+//	  - set: {misses: '(session.vars.misses ?? 0) + 1', name: 'trimPrefix(msg.text, "my name is ")'}
+//
+// A value that is nil (or written as `~`) deletes the variable. Names are identifiers.
+// Variables are stored as JSON, so numbers read back as floats.
+//
+// handler calls a Go handler registered with [WithHandler]: `handler: create_ticket`.
+// Naming one that is not registered is a load error.
+//
+// An action that fails stops its rule; the error, naming the rule, goes to the bot's
+// error handler. A reply the engine refuses without calling WeCom (the 5-replies quota,
+// the 48-hour window, a human owns the conversation) is logged and the next action runs.
+//
+// # Expressions
+//
+// `when` (a bool), `set` values and `{{ }}` placeholders are [expr] expressions,
+// compiled once at load against the typed environment [Env]: an unknown name, a type
+// error, a bad regular expression, a `when` that is not a bool, or an expression larger
+// than [WithMaxNodes] fails the load, reported at its line and column in the file.
+// Evaluation is bounded by [WithMemoryBudget]; a `when` that fails at run time counts as
+// false (and is logged).
+//
+//	msg.type           "text", "image", "voice", "video", "file", "location", "link",
+//	                   "miniprogram", "msgmenu", …, or "event"
+//	msg.event          "enter_session", "session_status_change", "msg_send_fail", … ("" if not an event)
+//	msg.text           a text's content (also of a menu click)
+//	msg.menu_id        the id of the tapped menu item
+//	msg.media_id       of an image, voice, video or file
+//	msg.msgid, msg.open_kfid, msg.external_userid, msg.servicer_userid
+//	msg.origin         3 customer, 4 event
+//	msg.send_time      a time
+//	msg.scene, msg.scene_param      of enter_session
+//	msg.change_type    of session_status_change: 1 picked up, 2 transferred, 3 ended, 4 re-entered
+//	msg.fail_type      of msg_send_fail
+//	session.vars       a map: session.vars.name, session.vars.name ?? "friend", "name" in session.vars
+//	session.messages   customer messages so far, this one included
+//	session.first_seen, session.last_seen   times
+//	session.human      a person owns the conversation
+//	now                the current time in the file's `timezone` ([WithClock], [WithLocation])
+//
+// Besides expr's builtins (lower, upper, trim, trimPrefix, split, replace, len, any, …
+// and the operators contains, startsWith, endsWith, matches, in, ??), these helpers
+// exist:
+//
+//	hour(t) int, minute(t) int      0–23, 0–59
+//	weekday(t) int                  0 Sunday … 6 Saturday: weekday(now) in 1..5
+//	clock(t) string                 "15:04"
+//	ymd(t) string                   "2006-01-02"
+//	between(t, "09:00", "18:00")    clock(t) in [from, to); a range may cross midnight
+//
+// YAML reads ` #` as the start of a comment and treats a value starting with one of
+// [ { * & ! | > ' " % @ ` specially: quote such expressions ('len(map(xs, # * 2)) > 0'),
+// or write them as a block (when: >- …).
+//
+// The builtin now() is disabled: use the variable `now`, which tests can fix. The
+// pattern of `matches` must be a string literal, compiled once at load; use
+// "(?i)…" for case-insensitive patterns.
+//
+// Inside any text of an action, `{{ expression }}` is replaced by the expression's
+// value: nil as nothing, numbers without exponent, times as "2006-01-02 15:04:05".
+//
+// # Speed
+//
+// Rules are indexed by cheap facts read from each `when`: msg.type, msg.event and
+// msg.menu_id compared with literals, and literal keywords that msg.text (or
+// lower(msg.text), trim(…)) must contain, equal, start or end with, or be `in`. A
+// message evaluates only the rules whose facts it meets — found with one Aho–Corasick
+// pass over its text — in file order, so the result is exactly that of trying every
+// rule. A rule whose `when` gives no such fact (for example one built only from
+// session variables or `matches`) is tried for every message. Write
+// `msg.type == "text" && msg.text contains "refund"` rather than a regular expression
+// when a keyword will do.
+//
+// # Conversation tests
+//
+//	tests:
+//	  - name: a customer asks for opening hours
+//	    now: "2026-11-23T10:00:00+08:00"      # optional: `now` during the test
+//	    user: wmCustomer                      # optional: external_userid; open_kfid: optional too
+//	    steps:
+//	      - enter: {scene: ad, scene_param: x}   # an enter_session event ({} or a scene string)
+//	        expect: {welcome: "Hi! How can we help?"}
+//	      - click: hours                      # a menu click: the item's text with menu_id hours
+//	        expect: {reply: ["We are open 9:00-18:00."]}
+//	      - say: "human please"               # a text
+//	        expect: {reply: ["Connecting you…"], transfer: pool, vars: {misses: 0}}
+//	      - image: photo1                     # an image (a media id)
+//	        now: "2026-11-23T19:00:00+08:00"  # optional: `now` from this step on
+//	        expect: {none: true}              # nothing sent, no transfer
+//
+// Each test runs through a real engine with an in-memory store, against a fresh fake
+// WeCom server (kf/kftest). After each step the messages the bot sent are compared with
+// `expect`, in order: `welcome` (sent with the event code) and `reply` (sent with
+// send_msg), each a string or a list, compared by text (a menu by its head, a link or
+// mini program card by its title, a location by its name, an image as "[image]");
+// `transfer` (pool, end or {servicer: id}); and `vars`, session variables compared as
+// JSON. Whatever `expect` does not list must not happen; a step without `expect` checks
+// only that no action failed. Tests can also live in a separate file that names its rules
+// with `rules_file: rules.yaml` ([LoadTests], [RunTestFile]). [RunTests] reports
+// `FAIL test "…", step 2 (click hours): reply[0]: got "…", want "…"` and ends with a line
+// `N passed, M failed`.
+//
+// # Errors
+//
+// Load reports every problem at once, sorted by position, as the errors.Join of
+// [*Error] values such as
+//
+//	rules.yaml:12:33: rule "hours": unknown name foo
+//
+// each matching one of ErrSyntax, ErrVersion, ErrUnknownKey, ErrUnknownAction,
+// ErrUnknownHandler, ErrDuplicateRule, ErrExpr, ErrDynamicRegex, ErrInvalid or ErrFile
+// with errors.Is. [Errors] lists them.
+//
+// [expr]: https://expr-lang.org/docs/language-definition
+package rules

@@ -1,0 +1,218 @@
+package rules_test
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kfbot/kfbot/bot"
+	"github.com/kfbot/kfbot/kf"
+	"github.com/kfbot/kfbot/kf/kftest"
+	"github.com/kfbot/kfbot/kf/syncmsg"
+	"github.com/kfbot/kfbot/rules"
+	"github.com/kfbot/kfbot/storage"
+)
+
+var quietLog = slog.New(slog.DiscardHandler)
+
+const (
+	kfid = "wkTest"
+	user = "wmTest"
+)
+
+// corpClient gives *kf.Client the CorpID method bot.Client needs (a no-op once kf has
+// it).
+type corpClient struct {
+	*kf.Client
+	corp string
+}
+
+func (c corpClient) CorpID() string { return c.corp }
+
+// harness is a bot talking to a fake WeCom server.
+type harness struct {
+	srv  *kftest.Server
+	b    *bot.Bot
+	mu   sync.Mutex
+	errs []error
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	h := &harness{srv: kftest.NewUnstartedServer()}
+	t.Cleanup(h.srv.Close)
+	client := kf.NewClient(h.srv.CorpID(), h.srv.Secret(), kf.WithBaseURL("http://kftest.invalid"),
+		kf.WithHTTPClient(&http.Client{Transport: h.srv.Transport()}))
+	b, err := bot.New(corpClient{client, h.srv.CorpID()}, storage.NewMemory(),
+		bot.WithColdStartAge(0), bot.WithLogger(quietLog),
+		bot.WithErrorHandler(func(_ *bot.Context, err error) {
+			h.mu.Lock()
+			h.errs = append(h.errs, err)
+			h.mu.Unlock()
+		}))
+	require.NoError(t, err)
+	h.b = b
+	return h
+}
+
+// say sends text as the customer and returns the texts the bot sent back.
+func (h *harness) say(t *testing.T, text string) []string {
+	t.Helper()
+	before := len(h.srv.SentTo(kfid, user))
+	h.srv.AddText(kfid, user, text)
+	require.NoError(t, h.b.Pull(t.Context(), kfid))
+	var out []string
+	for _, s := range h.srv.SentTo(kfid, user)[before:] {
+		out = append(out, s.Text)
+	}
+	return out
+}
+
+func (h *harness) takeErrors() []error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	errs := h.errs
+	h.errs = nil
+	return errs
+}
+
+// TestInstallLeavesUnmatchedMessagesToOtherHandlers: Go handlers registered before the
+// set see messages first; messages no rule matches reach later handlers and the default.
+func TestInstallLeavesUnmatchedMessagesToOtherHandlers(t *testing.T) {
+	set := mustLoad(t, `version: 1
+rules:
+  - name: hello
+    when: msg.text contains "hello"
+    then: [{reply: "hello from rules"}]
+`)
+	h := newHarness(t)
+	h.b.Handle(bot.Text("ping"), func(c *bot.Context) error { return c.ReplyText("pong") })
+	require.NoError(t, h.b.Install(set))
+	h.b.Handle(bot.TextContains("order"), func(c *bot.Context) error { return c.ReplyText("order handler") })
+	h.b.HandleDefault(func(c *bot.Context) error { return c.ReplyText("default") })
+
+	assert.Equal(t, []string{"pong"}, h.say(t, "ping"))
+	assert.Equal(t, []string{"hello from rules"}, h.say(t, "hello there"))
+	assert.Equal(t, []string{"order handler"}, h.say(t, "my order"))
+	assert.Equal(t, []string{"default"}, h.say(t, "something else"))
+	assert.Empty(t, h.takeErrors())
+	assert.Equal(t, "rules", set.Name())
+}
+
+func TestHandlerAction(t *testing.T) {
+	var calls []string
+	ticket := func(c *bot.Context) error {
+		calls = append(calls, c.Text())
+		c.Session().Vars["ticket"] = "T-1"
+		return c.ReplyText("ticket created")
+	}
+	failing := func(*bot.Context) error { return errors.New("crm down") }
+	set := mustLoad(t, `version: 1
+rules:
+  - name: ticket
+    when: msg.text startsWith "ticket"
+    then:
+      - set: {asked: "true"}
+      - handler: create_ticket
+      - reply: "your ticket is {{ session.vars.ticket }}"
+  - name: crm
+    when: msg.text == "crm"
+    then:
+      - handler: crm
+      - reply: "never sent"
+`, rules.WithHandler("create_ticket", ticket), rules.WithHandler("crm", failing))
+	h := newHarness(t)
+	require.NoError(t, h.b.Install(set))
+
+	assert.Equal(t, []string{"ticket created", "your ticket is T-1"}, h.say(t, "ticket please"))
+	assert.Equal(t, []string{"ticket please"}, calls)
+
+	assert.Empty(t, h.say(t, "crm"), "a failing action stops the rule")
+	errs := h.takeErrors()
+	require.Len(t, errs, 1)
+	assert.EqualError(t, errs[0], `rules: rule "crm": handler crm: crm down`)
+}
+
+// TestRefusedReplyDoesNotStopTheRule: the engine refuses a sixth reply to one customer
+// message; the refusal is logged, the actions after it still run.
+func TestRefusedReplyDoesNotStopTheRule(t *testing.T) {
+	set := mustLoad(t, `version: 1
+rules:
+  - name: chatty
+    when: msg.type == "text"
+    then:
+      - reply: "1"
+      - reply: "2"
+      - reply: "3"
+      - reply: "4"
+      - reply: "5"
+      - reply: "6"
+      - set: {after: "'yes'"}
+      - reply: "{{ session.vars.after }}"
+`)
+	h := newHarness(t)
+	require.NoError(t, h.b.Install(set))
+	assert.Equal(t, []string{"1", "2", "3", "4", "5"}, h.say(t, "hi"))
+	assert.Empty(t, h.takeErrors(), "refusals are not failures")
+}
+
+// TestServicerMessagesNeverReachRules: a text a servicer typed in WeCom (origin 5)
+// matches no rule, even one without a condition.
+func TestServicerMessagesNeverReachRules(t *testing.T) {
+	set := mustLoad(t, "version: 1\nrules:\n  - name: all\n    then: [{set: {seen: \"true\"}}]\n")
+	h := newHarness(t)
+	require.NoError(t, h.b.Install(set))
+	var fellThrough []syncmsg.Origin
+	h.b.HandleDefault(func(c *bot.Context) error {
+		fellThrough = append(fellThrough, c.Header().Origin)
+		return nil
+	})
+	msg := &syncmsg.Text{Header: syncmsg.Header{MsgID: "m1", OpenKFID: kfid, ExternalUserID: user,
+		Origin: syncmsg.OriginServicer, MsgType: syncmsg.TypeText, ServicerUserID: "zhangsan"}, Content: "hi"}
+	require.NoError(t, h.b.Dispatch(t.Context(), msg))
+	assert.Equal(t, []syncmsg.Origin{syncmsg.OriginServicer}, fellThrough)
+}
+
+func mustLoad(t *testing.T, src string, opts ...rules.Option) *rules.Set {
+	t.Helper()
+	s, err := rules.Load(strings.NewReader(src), "rules.yaml", append([]rules.Option{quiet}, opts...)...)
+	require.NoError(t, err)
+	return s
+}
+
+func TestWhenRuntimeErrorCountsAsFalse(t *testing.T) {
+	set := mustLoad(t, `version: 1
+rules:
+  - name: explodes
+    when: int(msg.text) > 1
+    then: [{reply: "number"}]
+  - name: fallback
+    when: msg.type == "text"
+    then: [{reply: "fallback"}]
+`)
+	h := newHarness(t)
+	require.NoError(t, h.b.Install(set))
+	assert.Equal(t, []string{"number"}, h.say(t, "5"))
+	assert.Equal(t, []string{"fallback"}, h.say(t, "five"))
+	assert.Empty(t, h.takeErrors())
+}
+
+func TestMemoryBudgetStopsRunawayExpressions(t *testing.T) {
+	set := mustLoad(t, `version: 1
+rules:
+  - name: runaway
+    when: 'len(map(1..1000000, # * 2)) > 0'   # quoted: in YAML, ' #' starts a comment
+    then: [{reply: "runaway"}]
+  - name: fallback
+    then: [{reply: "fallback"}]
+`)
+	h := newHarness(t)
+	require.NoError(t, h.b.Install(set))
+	assert.Equal(t, []string{"fallback"}, h.say(t, "hi"), "the budget aborts the expression; it counts as false")
+}

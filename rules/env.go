@@ -1,0 +1,153 @@
+package rules
+
+import (
+	"time"
+
+	"github.com/expr-lang/expr"
+
+	"github.com/kfbot/kfbot/kf/syncmsg"
+	"github.com/kfbot/kfbot/storage"
+)
+
+// Env is what `when`, `set` and `{{ }}` expressions see. Expressions are compiled
+// against this struct type once, at load, so a misspelt name or a type error fails the
+// load. Names are the `expr` tags: msg.type, session.vars, now, …
+type Env struct {
+	// Msg is the message being handled.
+	Msg Msg `expr:"msg"`
+	// Session is the conversation's state; zero for a message that names no customer.
+	Session Session `expr:"session"`
+	// Now is the current time (the set's clock, see [WithClock]) in the set's time zone.
+	Now time.Time `expr:"now"`
+}
+
+// Msg is the message as expressions see it: `msg.type`, `msg.text`, …
+// Fields that do not apply to a message are empty (zero).
+type Msg struct {
+	// Type is the msgtype: "text", "image", "voice", "video", "file", "location",
+	// "link", "business_card", "miniprogram", "msgmenu", …, or "event".
+	Type string `expr:"type"`
+	// Event is the event_type of an event ("enter_session", "msg_send_fail",
+	// "session_status_change", …), "" for other messages.
+	Event string `expr:"event"`
+	// Text is the content of a text message (also of a menu click).
+	Text string `expr:"text"`
+	// MenuID is the id of the menu item the customer tapped (text messages).
+	MenuID string `expr:"menu_id"`
+	// MediaID is the media_id of an image, voice, video or file message.
+	MediaID string `expr:"media_id"`
+	// MsgID is the message's msgid.
+	MsgID string `expr:"msgid"`
+	// OpenKFID is the KF account.
+	OpenKFID string `expr:"open_kfid"`
+	// ExternalUserID is the customer.
+	ExternalUserID string `expr:"external_userid"`
+	// ServicerUserID is the servicer concerned, if any.
+	ServicerUserID string `expr:"servicer_userid"`
+	// Origin is 3 (customer), 4 (system event) or 5 (servicer). Rules never see
+	// origin 5: messages typed by servicers are left to Go handlers.
+	Origin int `expr:"origin"`
+	// SendTime is when the message was sent, in the set's time zone.
+	SendTime time.Time `expr:"send_time"`
+	// Scene and SceneParam come from an enter_session event: the contact link's scene
+	// and its scene_param.
+	Scene      string `expr:"scene"`
+	SceneParam string `expr:"scene_param"`
+	// ChangeType is the change_type of a session_status_change event: 1 picked up from
+	// the pool, 2 transferred, 3 ended, 4 re-entered.
+	ChangeType int `expr:"change_type"`
+	// FailType is the fail_type of a msg_send_fail event.
+	FailType int `expr:"fail_type"`
+}
+
+// Session is the conversation state as expressions see it: `session.vars`, …
+type Session struct {
+	// Vars are the conversation's variables, set by the `set` action and by Go
+	// handlers. A missing variable reads as nil, so `session.vars.name ?? "friend"`
+	// works. Numbers that went through the store come back as floats.
+	Vars map[string]any `expr:"vars"`
+	// Messages counts the customer's messages in this conversation, this one included.
+	Messages int `expr:"messages"`
+	// FirstSeen and LastSeen are when the first and the previous customer message came.
+	FirstSeen time.Time `expr:"first_seen"`
+	LastSeen  time.Time `expr:"last_seen"`
+	// Human reports that a human servicer owns the conversation.
+	Human bool `expr:"human"`
+}
+
+// newEnv builds the environment of one message.
+func newEnv(m syncmsg.Message, s *storage.Session, now time.Time, loc *time.Location) Env {
+	h := m.Head()
+	env := Env{
+		Msg: Msg{
+			Type:           string(h.MsgType),
+			Event:          string(h.EventType),
+			MsgID:          h.MsgID,
+			OpenKFID:       h.OpenKFID,
+			ExternalUserID: h.ExternalUserID,
+			ServicerUserID: h.ServicerUserID,
+			Origin:         int(h.Origin),
+			SendTime:       time.Unix(h.SendTime, 0).In(loc),
+		},
+		Now: now.In(loc),
+	}
+	switch m := m.(type) {
+	case *syncmsg.Text:
+		env.Msg.Text, env.Msg.MenuID = m.Content, m.MenuID
+	case *syncmsg.Image:
+		env.Msg.MediaID = m.MediaID
+	case *syncmsg.Voice:
+		env.Msg.MediaID = m.MediaID
+	case *syncmsg.Video:
+		env.Msg.MediaID = m.MediaID
+	case *syncmsg.File:
+		env.Msg.MediaID = m.MediaID
+	case *syncmsg.EnterSession:
+		env.Msg.Scene, env.Msg.SceneParam = m.Scene, m.SceneParam
+	case *syncmsg.SessionStatusChange:
+		env.Msg.ChangeType = int(m.ChangeType)
+	case *syncmsg.MsgSendFail:
+		env.Msg.FailType = int(m.FailType)
+	}
+	if s != nil {
+		env.Session = Session{
+			Vars:      s.Vars,
+			Messages:  s.Messages,
+			FirstSeen: s.FirstSeen.In(loc),
+			LastSeen:  s.LastSeen.In(loc),
+			Human:     s.Human,
+		}
+	}
+	return env
+}
+
+// helpers are the functions expressions may call besides expr's builtins. Their typed
+// signatures let the checker reject wrong arguments at load.
+var helpers = []expr.Option{
+	expr.Function("hour", func(p ...any) (any, error) {
+		return p[0].(time.Time).Hour(), nil
+	}, new(func(time.Time) int)),
+	expr.Function("minute", func(p ...any) (any, error) {
+		return p[0].(time.Time).Minute(), nil
+	}, new(func(time.Time) int)),
+	expr.Function("weekday", func(p ...any) (any, error) {
+		return int(p[0].(time.Time).Weekday()), nil
+	}, new(func(time.Time) int)),
+	expr.Function("clock", func(p ...any) (any, error) {
+		return p[0].(time.Time).Format("15:04"), nil
+	}, new(func(time.Time) string)),
+	expr.Function("ymd", func(p ...any) (any, error) {
+		return p[0].(time.Time).Format(time.DateOnly), nil
+	}, new(func(time.Time) string)),
+	expr.Function("between", func(p ...any) (any, error) {
+		c := p[0].(time.Time).Format("15:04")
+		from, to := p[1].(string), p[2].(string)
+		if from <= to {
+			return c >= from && c < to, nil
+		}
+		return c >= from || c < to, nil // a range across midnight, e.g. 22:00–06:00
+	}, new(func(time.Time, string, string) bool)),
+	// The builtin now() would read the wall clock and defeat WithClock and
+	// conversation tests; `now` is a variable instead.
+	expr.DisableBuiltin("now"),
+}

@@ -1,0 +1,698 @@
+package rules
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/checker"
+	"github.com/expr-lang/expr/compiler"
+	"github.com/expr-lang/expr/conf"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/optimizer"
+	"github.com/expr-lang/expr/vm"
+	"go.yaml.in/yaml/v3"
+)
+
+// The YAML nodes a load walks are bounded, counting aliases every time they are
+// followed, so that an "alias bomb" (a few lines that expand to billions of nodes) fails
+// fast instead of hanging the load: at most visitsPerNode times the document's own
+// nodes, plus minVisits.
+const (
+	visitsPerNode = 4
+	minVisits     = 10_000
+)
+
+// Load reads a rule file from r and compiles it. name is used in errors and logs and,
+// unless [WithBaseDir] is given, its directory resolves relative paths in the file.
+// Every problem is reported at once: the error is the errors.Join of one [*Error] per
+// problem, each with file:line:col and the rule's name. The result is immutable and safe
+// for concurrent use.
+func Load(r io.Reader, name string, opts ...Option) (*Set, error) {
+	src, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("rules: read %s: %w", name, err)
+	}
+	return load(src, name, newOptions(opts))
+}
+
+// LoadFile reads and compiles the rule file at path; see [Load]. Relative paths inside
+// the file are resolved against the file's directory.
+func LoadFile(path string, opts ...Option) (*Set, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("rules: load %s: %w", path, err)
+	}
+	return load(src, path, newOptions(opts))
+}
+
+func load(src []byte, name string, o options) (*Set, error) {
+	if len(o.errs) > 0 {
+		return nil, errors.Join(o.errs...)
+	}
+	l := newLoader(src, name, &o)
+	doc := l.document()
+	if doc == nil {
+		return nil, l.err()
+	}
+	if doc.rules == nil {
+		l.errAt(doc.root, ErrInvalid, "missing key rules (the list of rules)")
+	}
+	if doc.rulesFile != nil {
+		l.errAt(doc.rulesFile, ErrUnknownKey, "rules_file belongs in a tests-only file, not next to rules")
+	}
+	rs := l.rules(doc.rules)
+	tests := l.tests(doc.tests)
+	if err := l.err(); err != nil {
+		return nil, err
+	}
+	s := newSet(name, rs, tests, l.loc, l.clicks, o)
+	s.servicers = l.servicers
+	return s, nil
+}
+
+// loader walks one file's YAML nodes, compiles what it finds and collects every problem.
+type loader struct {
+	file      string
+	src       []byte
+	lines     []string
+	opts      *options
+	errs      []*Error
+	rule      string // the rule being read, for errors
+	visits    int    // nodes walked, aliases counted each time
+	maxVisits int
+	overflow  bool // the walk went over maxVisits; later problems are not reported
+	loc       *time.Location
+	clicks    map[string]string // menu click id → item text, for conversation tests
+	// servicers named by constant transfers, for conversation tests
+	servicers []string
+
+	boolCfg, anyCfg *conf.Config
+}
+
+func newLoader(src []byte, name string, o *options) *loader {
+	l := &loader{
+		file:   name,
+		src:    src,
+		lines:  strings.Split(string(src), "\n"),
+		opts:   o,
+		loc:    o.loc,
+		clicks: map[string]string{},
+	}
+	if l.loc == nil {
+		l.loc = time.Local
+	}
+	if o.baseDir == "" {
+		o.baseDir = filepath.Dir(name)
+	}
+	base := []expr.Option{expr.Env(Env{}), expr.MaxNodes(o.maxNodes)}
+	base = append(base, helpers...)
+	l.boolCfg = exprConfig(append(slices.Clip(base), expr.AsBool()))
+	l.anyCfg = exprConfig(append(slices.Clip(base), expr.AsAny()))
+	return l
+}
+
+// err returns the problems found so far, sorted by position, joined.
+func (l *loader) err() error {
+	if len(l.errs) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(l.errs, func(a, b *Error) int {
+		if a.Line != b.Line {
+			return a.Line - b.Line
+		}
+		return a.Col - b.Col
+	})
+	errs := make([]error, len(l.errs))
+	for i, e := range l.errs {
+		errs[i] = e
+	}
+	return errors.Join(errs...)
+}
+
+func (l *loader) add(line, col int, kind error, cause error, msg string) {
+	if l.overflow {
+		return
+	}
+	l.errs = append(l.errs, &Error{File: l.file, Line: line, Col: col, Rule: l.rule,
+		Err: &problem{kind: kind, msg: msg, cause: cause}})
+}
+
+func (l *loader) errAt(n *yaml.Node, kind error, format string, args ...any) {
+	line, col := 0, 0
+	if n != nil {
+		line, col = n.Line, n.Column
+	}
+	l.add(line, col, kind, nil, fmt.Sprintf(format, args...))
+}
+
+// document is the top level of a rule or tests file.
+type document struct {
+	root                            *yaml.Node
+	version, timezone, rules, tests *yaml.Node
+	rulesFile                       *yaml.Node
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+// document parses the YAML and reads the top-level keys. It returns nil when the file
+// cannot be read at all.
+func (l *loader) document() (doc *document) {
+	var root yaml.Node
+	if err := l.parseYAML(&root); err != nil {
+		line := 0
+		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+			line, _ = strconv.Atoi(m[1])
+		}
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		msg = strings.TrimPrefix(msg, fmt.Sprintf("line %d: ", line))
+		l.add(line, 0, ErrSyntax, err, msg)
+		return nil
+	}
+	l.maxVisits = visitsPerNode*countNodes(&root) + minVisits
+	if root.Kind == 0 || len(root.Content) == 0 {
+		l.add(1, 1, ErrVersion, nil, "empty file: a rule file starts with version: 1")
+		return nil
+	}
+	top := l.deref(root.Content[0])
+	if top == nil || top.Kind != yaml.MappingNode {
+		l.errAt(top, ErrInvalid, "the file must be a mapping with version, rules and tests")
+		return nil
+	}
+	doc = &document{root: top}
+	for _, p := range l.checkKeys(l.rawPairs(top, "the file"), topKeys, ErrUnknownKey, "the file") {
+		switch p.key {
+		case "version":
+			doc.version = p.v
+		case "timezone":
+			doc.timezone = p.v
+		case "rules":
+			doc.rules = p.v
+		case "tests":
+			doc.tests = p.v
+		case "rules_file":
+			doc.rulesFile = p.v
+		}
+	}
+	switch {
+	case doc.version == nil:
+		l.add(top.Line, top.Column, ErrVersion, nil, "missing version: 1 (the first key of a rule file)")
+	default:
+		v := l.deref(doc.version)
+		if v == nil || v.Kind != yaml.ScalarNode || v.Tag != "!!int" || v.Value != "1" {
+			val := ""
+			if v != nil {
+				val = v.Value
+			}
+			l.errAt(v, ErrVersion, "unsupported version %q: this kfbot reads version 1", val)
+		}
+	}
+	if doc.timezone != nil {
+		if s, ok := l.str(doc.timezone, "timezone"); ok {
+			loc, err := parseLocation(s)
+			if err != nil {
+				l.errAt(doc.timezone, ErrInvalid, "timezone %q: %v", s, err)
+			} else {
+				l.loc = loc
+			}
+		}
+	}
+	return doc
+}
+
+// parseYAML decodes the first document into root, rejecting a second one. A panic of the
+// YAML library on hostile input becomes an error.
+func (l *loader) parseYAML(root *yaml.Node) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("yaml: %v", r)
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(l.src))
+	if err := dec.Decode(root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		return err
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return fmt.Errorf("yaml: line %d: a rule file holds one YAML document; found another", extra.Line)
+	} else if !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
+
+// parseLocation accepts an IANA zone name ("Asia/Shanghai", "UTC", "Local") or a fixed
+// offset ("+08:00", "-05:30", "UTC+8").
+func parseLocation(s string) (*time.Location, error) {
+	t := strings.TrimPrefix(strings.TrimPrefix(s, "UTC"), "GMT")
+	if t != "" && (t[0] == '+' || t[0] == '-') {
+		sign := 1
+		if t[0] == '-' {
+			sign = -1
+		}
+		hh, mm, _ := strings.Cut(t[1:], ":")
+		h, err1 := strconv.Atoi(hh)
+		m := 0
+		var err2 error
+		if mm != "" {
+			m, err2 = strconv.Atoi(mm)
+		}
+		if err1 != nil || err2 != nil || h > 14 || m > 59 || h < 0 || m < 0 {
+			return nil, errors.New("want an offset like +08:00")
+		}
+		return time.FixedZone(s, sign*(h*3600+m*60)), nil
+	}
+	return time.LoadLocation(s)
+}
+
+// pair is one key of a mapping.
+type pair struct {
+	key  string
+	k, v *yaml.Node
+}
+
+var (
+	topKeys    = []string{"version", "timezone", "rules", "tests", "rules_file"}
+	ruleKeys   = []string{"name", "description", "when", "continue", "then"}
+	actionKeys = []string{"reply", "welcome", "transfer", "set", "handler"}
+)
+
+// deref follows aliases, counting every node visit against the budget. Over budget it
+// reports the problem once and returns an empty (null) node in place of n.
+func (l *loader) deref(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if n == nil {
+		return nil
+	}
+	l.visits++
+	if l.visits > l.maxVisits {
+		if !l.overflow {
+			l.add(n.Line, n.Column, ErrInvalid, nil, "the file expands to too many YAML nodes (through aliases)")
+			l.overflow = true
+		}
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: n.Line, Column: n.Column}
+	}
+	return n
+}
+
+// countNodes counts the nodes of a document, not following aliases.
+func countNodes(n *yaml.Node) int {
+	if n == nil {
+		return 0
+	}
+	c := 1
+	for _, x := range n.Content {
+		c += countNodes(x)
+	}
+	return c
+}
+
+// rawPairs returns the keys of a mapping node in order, reporting duplicate keys and
+// non-string keys. It reports an error and returns nil when n is not a mapping.
+func (l *loader) rawPairs(n *yaml.Node, what string) []pair {
+	n = l.deref(n)
+	if n == nil {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		l.errAt(n, ErrInvalid, "%s must be a mapping, got %s", what, describe(n))
+		return nil
+	}
+	out := make([]pair, 0, len(n.Content)/2)
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := l.deref(n.Content[i]), n.Content[i+1]
+		if k == nil {
+			return out
+		}
+		if k.Kind != yaml.ScalarNode {
+			l.errAt(k, ErrInvalid, "%s: keys must be plain strings", what)
+			continue
+		}
+		if first, dup := seen[k.Value]; dup {
+			l.errAt(k, ErrInvalid, "%s: key %s repeated (first at line %d)", what, k.Value, first)
+			continue
+		}
+		seen[k.Value] = k.Line
+		out = append(out, pair{key: k.Value, k: k, v: v})
+	}
+	return out
+}
+
+// checkKeys reports every key of ps that is not in known. A misspelt key with a clear
+// suggestion is kept under the key it was probably meant to be (unless that key is
+// there too), so that its value is still checked and one typo gives one error.
+func (l *loader) checkKeys(ps []pair, known []string, kind error, what string) []pair {
+	out := ps[:0:0]
+	have := map[string]bool{}
+	for _, p := range ps {
+		have[p.key] = true
+	}
+	for _, p := range ps {
+		if slices.Contains(known, p.key) {
+			out = append(out, p)
+			continue
+		}
+		msg := fmt.Sprintf("unknown key %s in %s", p.key, what)
+		if kind == ErrUnknownAction {
+			msg = fmt.Sprintf("unknown action %s", p.key)
+		}
+		if s := suggest(p.key, known); s != "" {
+			msg += fmt.Sprintf(" (did you mean %s?)", s)
+			if !have[s] {
+				have[s] = true
+				out = append(out, pair{key: s, k: p.k, v: p.v})
+			}
+		} else {
+			msg += fmt.Sprintf(" (known: %s)", strings.Join(known, ", "))
+		}
+		l.errAt(p.k, kind, "%s", msg)
+	}
+	return out
+}
+
+// fields reads a mapping whose keys must be among known, into a map by key.
+func (l *loader) fields(n *yaml.Node, what string, known ...string) map[string]pair {
+	ps := l.checkKeys(l.rawPairs(n, what), known, ErrUnknownKey, what)
+	m := make(map[string]pair, len(ps))
+	for _, p := range ps {
+		m[p.key] = p
+	}
+	return m
+}
+
+// seq returns the items of a sequence node, reporting anything else.
+func (l *loader) seq(n *yaml.Node, what string) []*yaml.Node {
+	n = l.deref(n)
+	if n == nil {
+		return nil
+	}
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		l.errAt(n, ErrInvalid, "%s must be a list, got %s", what, describe(n))
+		return nil
+	}
+	return n.Content
+}
+
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
+}
+
+// str reads a scalar as a string. Numbers and booleans are taken as written.
+func (l *loader) str(n *yaml.Node, what string) (string, bool) {
+	n = l.deref(n)
+	if n == nil {
+		return "", false
+	}
+	if n.Kind != yaml.ScalarNode || isNull(n) {
+		l.errAt(n, ErrInvalid, "%s must be a string, got %s", what, describe(n))
+		return "", false
+	}
+	return n.Value, true
+}
+
+// nonEmpty reads a string that must not be empty.
+func (l *loader) nonEmpty(n *yaml.Node, what string) (string, bool) {
+	s, ok := l.str(n, what)
+	if ok && strings.TrimSpace(s) == "" {
+		l.errAt(n, ErrInvalid, "%s must not be empty", what)
+		return "", false
+	}
+	return s, ok
+}
+
+func (l *loader) bool(n *yaml.Node, what string) bool {
+	n = l.deref(n)
+	if n == nil {
+		return false
+	}
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
+		l.errAt(n, ErrInvalid, "%s must be true or false, got %s", what, describe(n))
+		return false
+	}
+	return n.Value == "true" || n.Value == "True" || n.Value == "TRUE"
+}
+
+func (l *loader) float(n *yaml.Node, what string) (float64, bool) {
+	n = l.deref(n)
+	if n == nil {
+		return 0, false
+	}
+	if n.Kind == yaml.ScalarNode && (n.Tag == "!!int" || n.Tag == "!!float") {
+		var f float64
+		if err := n.Decode(&f); err == nil {
+			return f, true
+		}
+	}
+	l.errAt(n, ErrInvalid, "%s must be a number, got %s", what, describe(n))
+	return 0, false
+}
+
+// describe names a node's kind for error messages.
+func describe(n *yaml.Node) string {
+	if n == nil {
+		return "nothing"
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!null":
+			return "nothing"
+		case "!!bool":
+			return "a boolean"
+		case "!!int", "!!float":
+			return "a number"
+		}
+		return fmt.Sprintf("the string %q", n.Value)
+	}
+	return "an unsupported node"
+}
+
+// suggest returns the known word closest to s, if it is close enough to be a typo.
+func suggest(s string, known []string) string {
+	best, bestD := "", 0
+	for _, k := range known {
+		d := editDistance(s, k)
+		if d <= max(1, len([]rune(k))/3) && (best == "" || d < bestD) {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+// editDistance is the optimal string alignment distance: insertions, deletions,
+// substitutions and transpositions of adjacent runes each cost 1.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		for j := 1; j <= len(rb); j++ {
+			c := 1
+			if ra[i-1] == rb[j-1] {
+				c = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+c)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(ra)][len(rb)]
+}
+
+// pos maps a rune offset inside the value of scalar n to a file line and column. It is
+// exact for one-line scalars (plain or quoted) and for literal blocks (|), and close for
+// folded and multi-line flow scalars.
+func (l *loader) pos(n *yaml.Node, off int) (line, col int) {
+	line, col = n.Line, n.Column
+	block := n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0
+	indent := 0
+	if block {
+		found := false
+		for ln := n.Line + 1; ln <= len(l.lines); ln++ {
+			if strings.TrimSpace(l.lines[ln-1]) != "" {
+				indent = leadingSpaces(l.lines[ln-1])
+				line, col, found = ln, indent+1, true
+				break
+			}
+		}
+		if !found {
+			return n.Line, n.Column
+		}
+	} else if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+		col++
+	}
+	for {
+		if line > len(l.lines) || line < 1 {
+			return n.Line, n.Column
+		}
+		avail := max(len([]rune(l.lines[line-1]))-(col-1), 0)
+		if off <= avail {
+			return line, col + off
+		}
+		off -= avail + 1
+		line++
+		if line > len(l.lines) {
+			return n.Line, n.Column
+		}
+		if block {
+			col = indent + 1
+		} else {
+			col = leadingSpaces(l.lines[line-1]) + 1
+		}
+	}
+}
+
+func leadingSpaces(s string) int {
+	return len(s) - len(strings.TrimLeft(s, " \t"))
+}
+
+// compile compiles src, which starts at rune offset off of the value of scalar n, as a
+// boolean (asBool) or any-valued expression. It reports problems at their position in
+// the file and returns nil then. For a boolean it also returns the index's facts.
+func (l *loader) compile(n *yaml.Node, src string, off int, asBool bool) (*vm.Program, []alt) {
+	cfg := l.anyCfg
+	if asBool {
+		cfg = l.boolCfg
+	}
+	var as []alt
+	prog, err := compileExpr(src, cfg, func(tree ast.Node) error {
+		// Runs on the checked, not yet optimised tree.
+		if at, bad := dynamicRegex(tree); bad {
+			line, col := l.pos(n, off+at)
+			l.add(line, col, ErrDynamicRegex, nil,
+				"the pattern of matches must be a string literal (patterns compile once, at load)")
+			return errReported
+		}
+		if asBool {
+			as = analyze(tree)
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, errReported):
+		return nil, nil
+	case err != nil:
+		var fe *file.Error
+		at := 0
+		msg := err.Error()
+		if errors.As(err, &fe) {
+			at, msg = fe.From, fe.Message
+		}
+		if strings.TrimSpace(src) == "" {
+			msg = "the expression is empty"
+		}
+		line, col := l.pos(n, off+at)
+		l.add(line, col, ErrExpr, err, cleanExprMessage(msg))
+		return nil, nil
+	}
+	return prog, as
+}
+
+var errReported = errors.New("reported")
+
+// dynamicRegex finds a `matches` whose pattern is not a string literal.
+func dynamicRegex(tree ast.Node) (at int, found bool) {
+	ast.Find(tree, func(x ast.Node) bool {
+		if b, isBin := x.(*ast.BinaryNode); isBin && b.Operator == "matches" && !found {
+			if _, lit := b.Right.(*ast.StringNode); !lit {
+				at, found = startOf(b.Right), true
+			}
+		}
+		return false
+	})
+	return at, found
+}
+
+// exprConfig prepares an expr configuration once per load, as expr.Compile does for
+// every call; compiling many expressions with one configuration shares its type cache.
+func exprConfig(opts []expr.Option) *conf.Config {
+	c := conf.CreateNew()
+	for _, op := range opts {
+		op(c)
+	}
+	for name := range c.Disabled {
+		delete(c.Builtins, name)
+	}
+	c.Check()
+	return c
+}
+
+// compileExpr is expr.Compile with a prepared configuration and a look at the checked
+// tree before it is optimised. A panic of the compiler on hostile input becomes an error.
+func compileExpr(src string, cfg *conf.Config, inspect func(ast.Node) error) (p *vm.Program, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p, err = nil, fmt.Errorf("expression compiler failed: %v", r)
+		}
+	}()
+	tree, err := checker.ParseCheck(src, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := inspect(tree.Node); err != nil {
+		return nil, err
+	}
+	if cfg.Optimize {
+		if err := optimizer.Optimize(&tree.Node, cfg); err != nil {
+			var fe *file.Error
+			if errors.As(err, &fe) {
+				return nil, fe.Bind(tree.Source)
+			}
+			return nil, err
+		}
+	}
+	return compiler.Compile(tree, cfg)
+}
+
+// startOf returns the rune offset where the source of n begins (expr locates a member
+// access at its property, and a binary node at its operator).
+func startOf(n ast.Node) int {
+	from := n.Location().From
+	ast.Find(n, func(x ast.Node) bool {
+		if f := x.Location().From; f < from && (f > 0 || x.Location().To > 0) {
+			from = f
+		}
+		return false
+	})
+	return from
+}
+
+var exprTypeNames = strings.NewReplacer(
+	"type rules.Msg", "msg", "type rules.Session", "session", "type rules.Env", "the environment",
+	"rules.Msg", "msg", "rules.Session", "session", "rules.Env", "the environment",
+)
+
+// cleanExprMessage rewrites Go type names in expr's messages into the names rules use.
+func cleanExprMessage(msg string) string {
+	return exprTypeNames.Replace(msg)
+}

@@ -1,0 +1,324 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/expr-lang/expr/vm"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/kfbot/kfbot/bot"
+	"github.com/kfbot/kfbot/kf/syncmsg"
+)
+
+// Set is a compiled rule file. It is a [bot.Plugin]: b.Install(set) registers one
+// handler that runs the rules (see [Set.Install]). A Set is immutable and safe for
+// concurrent use; to change rules, load a new Set (or let a [Live] do it).
+type Set struct {
+	file   string
+	rules  []*rule
+	tests  []Test
+	loc    *time.Location
+	clicks map[string]string
+	// servicers named by constant transfers; conversation tests add them to the fake
+	servicers []string
+	opts      options
+	ix        *index
+	pool      *sync.Pool // of *scratch
+}
+
+// rule is one compiled rule.
+type rule struct {
+	name    string
+	line    int
+	when    *vm.Program // nil: always true
+	cont    bool
+	actions []action
+	alts    []alt // the index's necessary condition of when
+}
+
+// scratch is the per-goroutine state of an evaluation: a VM (not safe for concurrent
+// use) and the candidate bitset.
+type scratch struct {
+	vm   vm.VM
+	bits []uint64
+	word int
+	ids  []int32
+}
+
+func newSet(file string, rules []*rule, tests []Test, loc *time.Location, clicks map[string]string, o options) *Set {
+	s := &Set{file: file, rules: rules, tests: tests, loc: loc, clicks: clicks, opts: o, ix: newIndex(rules)}
+	words, budget := s.ix.words, o.memoryBudget
+	s.pool = &sync.Pool{New: func() any {
+		return &scratch{vm: vm.VM{MemoryBudget: budget}, bits: make([]uint64, words)}
+	}}
+	return s
+}
+
+// withClock returns a copy of s whose `now` comes from now.
+func (s *Set) withClock(now func() time.Time) *Set {
+	c := *s
+	c.opts.now = now
+	return &c
+}
+
+// Name implements [bot.Plugin]: "rules".
+func (s *Set) Name() string { return "rules" }
+
+// Install implements [bot.Plugin]. It registers one route, b.Handle(s.Matcher(),
+// s.Handler()): the rules take a message only when one of them matches, so Go handlers
+// registered before the set see messages first, and messages no rule matches fall
+// through to handlers registered after it and to the default handler.
+func (s *Set) Install(b *bot.Bot) error {
+	b.Handle(s.Matcher(), s.Handler())
+	s.opts.log.Info("rules: installed", slog.String(LogKeyFile, s.file), slog.Int(LogKeyCount, len(s.rules)))
+	return nil
+}
+
+// Matcher returns a matcher that is true when some rule's `when` holds for the message.
+// Messages typed by servicers (origin 5) never match. Use it with [Set.Handler] to place
+// the rules elsewhere than [Set.Install] does, e.g. in a group. The matcher stops at the
+// first rule that holds; the handler evaluates the rules again (through the index this
+// costs well under a microsecond) because actions may change what later rules see.
+func (s *Set) Matcher() bot.Matcher {
+	return func(c *bot.Context) bool { return s.matches(c) }
+}
+
+// Handler returns the handler that runs the rules for a message: it evaluates them in
+// file order (through the index) and runs the actions of the first whose `when` holds,
+// and of later ones while matching rules have `continue: true`. An action that fails
+// stops the rule; its error, naming the rule, is returned to the bot's error handler.
+// A reply the engine refuses (quota, window, human-owned, a missing or expired welcome
+// code) is logged and the next action runs.
+func (s *Set) Handler() bot.HandlerFunc { return s.handle }
+
+// Len returns the number of rules.
+func (s *Set) Len() int { return len(s.rules) }
+
+// Rules returns the names of the rules, in file order.
+func (s *Set) Rules() []string {
+	out := make([]string, len(s.rules))
+	for i, r := range s.rules {
+		out[i] = r.name
+	}
+	return out
+}
+
+// Tests returns the conversation tests written in the file (its `tests` key), for
+// [RunTests].
+func (s *Set) Tests() []Test { return s.tests }
+
+// File returns the name the set was loaded from.
+func (s *Set) File() string { return s.file }
+
+// Location returns the time zone of `now` in expressions.
+func (s *Set) Location() *time.Location { return s.loc }
+
+// run is the state of the actions of one message.
+type run struct {
+	c     *bot.Context
+	set   *Set
+	vm    *vm.VM
+	env   Env
+	boxed any // env boxed once; expr reads fields from it without copying
+	rule  *rule
+}
+
+func (x *run) eval(p *vm.Program) (any, error) { return x.vm.Run(p, x.boxed) }
+
+func (s *Set) getScratch() *scratch { return s.pool.Get().(*scratch) }
+
+func (s *Set) putScratch(sc *scratch) { s.pool.Put(sc) }
+
+// start prepares sc for a message: its candidates (or every rule when linear).
+func (s *Set) start(sc *scratch, m *Msg, linear bool) {
+	sc.word = 0
+	if linear {
+		for i := range sc.bits {
+			sc.bits[i] = ^uint64(0)
+		}
+		if r := len(s.rules) & 63; r != 0 {
+			sc.bits[len(sc.bits)-1] = 1<<r - 1
+		}
+		return
+	}
+	s.ix.candidates(m, sc)
+}
+
+// when evaluates r's condition; an evaluation error counts as false and is logged.
+func (s *Set) when(r *rule, sc *scratch, env any) bool {
+	if r.when == nil {
+		return true
+	}
+	out, err := sc.vm.Run(r.when, env)
+	if err != nil {
+		s.opts.log.Warn("rules: when failed; counting it as false",
+			slog.String(LogKeyFile, s.file), slog.String(LogKeyRule, r.name), slog.Any(LogKeyError, err))
+		return false
+	}
+	b, _ := out.(bool)
+	return b
+}
+
+func (s *Set) env(c *bot.Context) Env {
+	return newEnv(c.Message(), c.Session(), s.opts.now(), s.loc)
+}
+
+func (s *Set) matches(c *bot.Context) bool {
+	if c.Header().Origin == syncmsg.OriginServicer {
+		return false
+	}
+	env := s.env(c)
+	var boxed any = env
+	sc := s.getScratch()
+	defer s.putScratch(sc)
+	s.start(sc, &env.Msg, false)
+	for i := sc.next(); i >= 0; i = sc.next() {
+		if s.when(s.rules[i], sc, boxed) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Set) handle(c *bot.Context) error {
+	if c.Header().Origin == syncmsg.OriginServicer {
+		return nil
+	}
+	sc := s.getScratch()
+	defer s.putScratch(sc)
+	x := &run{c: c, set: s, vm: &sc.vm, env: s.env(c)}
+	x.boxed = x.env
+	s.start(sc, &x.env.Msg, false)
+	for i := sc.next(); i >= 0; i = sc.next() {
+		r := s.rules[i]
+		if !s.when(r, sc, x.boxed) {
+			continue
+		}
+		x.rule = r
+		if err := s.runActions(x); err != nil {
+			return err
+		}
+		if !r.cont {
+			return nil
+		}
+	}
+	return nil
+}
+
+// refusal reports an error that means "the engine declined this send", not a failure.
+func refusal(err error) bool {
+	for _, target := range []error{bot.ErrQuotaExceeded, bot.ErrWindowClosed, bot.ErrHumanOwned,
+		bot.ErrRepliesStopped, bot.ErrNotCustomerMessage, bot.ErrNoEventCode, bot.ErrCodeExpired,
+		bot.ErrNoConversation} {
+		if errors.Is(err, target) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Set) runActions(x *run) error {
+	for _, a := range x.rule.actions {
+		err := a.run(x)
+		if err == nil {
+			continue
+		}
+		if refusal(err) {
+			x.c.Logger().Info("rules: action refused", slog.String(LogKeyRule, x.rule.name),
+				slog.String(LogKeyAction, a.name()), slog.Any(LogKeyError, err))
+			continue
+		}
+		return fmt.Errorf("rules: rule %q: %s: %w", x.rule.name, a.name(), err)
+	}
+	return nil
+}
+
+// rules reads the `rules` list.
+func (l *loader) rules(n *yaml.Node) []*rule {
+	var out []*rule
+	seen := map[string]int{}
+	for i, it := range l.seq(n, "rules") {
+		l.rule = fmt.Sprintf("#%d", i+1)
+		ps := l.rawPairs(it, "a rule")
+		it = l.deref(it)
+		if ps == nil {
+			continue
+		}
+		// The name first, so that every other problem of the rule carries it.
+		r := &rule{line: it.Line, alts: alwaysAlts}
+		var nameP *pair
+		for i, p := range ps {
+			if p.key == "name" {
+				nameP = &ps[i]
+			}
+		}
+		if nameP == nil {
+			for i, p := range ps {
+				if !slices.Contains(ruleKeys, p.key) && suggest(p.key, ruleKeys) == "name" {
+					nameP = &ps[i]
+				}
+			}
+		}
+		if nameP != nil {
+			if name, ok := l.nonEmpty(nameP.v, "name"); ok {
+				r.name = name
+				l.rule = name
+				if first, dup := seen[name]; dup {
+					l.errAt(l.deref(nameP.v), ErrDuplicateRule, "another rule has this name (line %d); names must be unique", first)
+				} else {
+					seen[name] = it.Line
+				}
+			}
+		} else {
+			l.errAt(it, ErrInvalid, "a rule needs a name")
+		}
+		if r.name == "" {
+			r.name = l.rule
+		}
+		byKey := map[string]pair{}
+		for _, p := range l.checkKeys(ps, ruleKeys, ErrUnknownKey, "a rule") {
+			byKey[p.key] = p
+		}
+		ok := true
+		if p, has := byKey["description"]; has {
+			if _, good := l.str(p.v, "description"); !good {
+				ok = false
+			}
+		}
+		if p, has := byKey["when"]; has {
+			v := l.deref(p.v)
+			src, good := l.str(v, "when")
+			if good {
+				prog, alts := l.compile(v, src, 0, true)
+				if prog == nil {
+					ok = false
+				} else {
+					r.when, r.alts = prog, alts
+				}
+			} else {
+				ok = false
+			}
+		}
+		if p, has := byKey["continue"]; has {
+			r.cont = l.bool(p.v, "continue")
+		}
+		if p, has := byKey["then"]; has {
+			before := len(l.errs)
+			r.actions = l.actions(p.v)
+			ok = ok && len(l.errs) == before
+		} else {
+			l.errAt(it, ErrInvalid, "a rule needs then: the list of its actions")
+			ok = false
+		}
+		if ok {
+			out = append(out, r)
+		}
+	}
+	l.rule = ""
+	return out
+}
