@@ -6,6 +6,8 @@ import (
 	_ "github.com/dgraph-io/badger/v4"
 	_ "github.com/expr-lang/expr"
 	_ "github.com/fsnotify/fsnotify"
+	_ "github.com/prometheus/client_golang/prometheus"
+	_ "github.com/prometheus/client_golang/prometheus/promhttp"
 	_ "github.com/stretchr/testify/assert"
 	_ "github.com/stretchr/testify/require"
 	_ "go.yaml.in/yaml/v3"
