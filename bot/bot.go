@@ -52,7 +52,7 @@ type Bot struct {
 	stopping bool
 	accounts map[string]*account
 
-	// Set while running.
+	// Set while running (nil before Run has set up, and after it returned).
 	pullCtx context.Context // cancelled when shutdown starts: no new pulls or messages
 	workCtx context.Context // cancelled when the shutdown grace period ends
 	pullers sync.WaitGroup
@@ -337,6 +337,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	}
 	b.mu.Lock()
 	b.running, b.stopping = false, false
+	b.pullCtx, b.workCtx = nil, nil
 	b.mu.Unlock()
 	b.log.Info("bot: stopped")
 	if err := errors.Join(errs...); err != nil {

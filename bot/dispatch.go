@@ -20,7 +20,7 @@ import (
 // but messages of one conversation must not be dispatched concurrently.
 func (b *Bot) Dispatch(ctx context.Context, msg syncmsg.Message) error {
 	root := b.freeze()
-	_, err := b.process(ctx, ctx, root, msg, msg.Head().SendTime)
+	_, err := b.process(ctx, ctx, root, msg, nil)
 	return err
 }
 
@@ -52,8 +52,11 @@ func (b *Bot) dispatchPage(stop, work context.Context, openKFID string, msgs []s
 			order = append(order, g)
 		}
 		g.msgs = append(g.msgs, m)
-		if h.Origin == syncmsg.OriginCustomer && h.SendTime > g.newestCustomer {
-			g.newestCustomer = h.SendTime
+		if h.Origin == syncmsg.OriginCustomer {
+			if g.opener == "" {
+				g.opener = h.MsgID
+			}
+			g.newestCustomer = max(g.newestCustomer, h.SendTime)
 		}
 	}
 	for _, m := range msgs {
@@ -93,7 +96,7 @@ func (b *Bot) dispatchPage(stop, work context.Context, openKFID string, msgs []s
 					fail()
 					return
 				}
-				ok, _ := b.process(stop, work, root, m, g.newestCustomer)
+				ok, _ := b.process(stop, work, root, m, g)
 				if !ok {
 					fail() // later messages of this conversation wait for the next pass
 					return
@@ -108,7 +111,8 @@ func (b *Bot) dispatchPage(stop, work context.Context, openKFID string, msgs []s
 // conversation is the part of a page that belongs to one conversation.
 type conversation struct {
 	msgs           []syncmsg.Message
-	newestCustomer int64 // send_time of the newest customer message in the page
+	opener         string // msgid of the first customer message: it opens the reply window
+	newestCustomer int64  // send_time of the newest customer message in the page
 }
 
 // filterPage drops what must not reach handlers: history on a cold start, and messages the
@@ -149,9 +153,9 @@ func (b *Bot) filterPage(openKFID string, msgs []syncmsg.Message, cold bool, now
 
 // process handles one message. stop is checked before starting; work carries the handler.
 // ok is false when the message was not handled and must be pulled again (shutdown or a
-// transient failure); err is the handler's error. window is the send_time of the
-// conversation's newest customer message known (see observeMessage).
-func (b *Bot) process(stop, work context.Context, root HandlerFunc, msg syncmsg.Message, window int64) (ok bool, err error) {
+// transient failure); err is the handler's error. burst is the message's conversation in
+// the page (nil for Dispatch), see observeMessage.
+func (b *Bot) process(stop, work context.Context, root HandlerFunc, msg syncmsg.Message, burst *conversation) (ok bool, err error) {
 	if stop.Err() != nil {
 		return false, stop.Err()
 	}
@@ -188,7 +192,7 @@ func (b *Bot) process(stop, work context.Context, root HandlerFunc, msg syncmsg.
 			// effects (quota, vars) are in the session already and must not count twice.
 			return b.markProcessed(work, h, dedupKey)
 		}
-		b.observeMessage(sess, msg, h, window)
+		b.observeMessage(sess, msg, h, burst)
 	}
 
 	c := &Context{ctx: work, bot: b, msg: msg, head: h, state: &msgState{session: sess}}
@@ -237,9 +241,11 @@ func (b *Bot) markProcessed(ctx context.Context, h *syncmsg.Header, dedupKey str
 //
 // WeCom's reply allowance is 5 messages after the customer's LAST message: a burst of
 // customer messages that arrived before the bot answered shares one allowance. So the
-// window opens at the newest customer message of the page (window), once, and later
-// messages of the same burst do not reset it.
-func (b *Bot) observeMessage(s *storage.Session, msg syncmsg.Message, h *syncmsg.Header, window int64) {
+// first customer message of the conversation in a page opens a fresh window that starts at
+// the page's newest customer message, and the rest of the burst does not reset it. (A
+// burst that spans pages may get a second allowance WeCom will not give; WeCom's 95001
+// then stops replies, and the next customer message starts over.)
+func (b *Bot) observeMessage(s *storage.Session, msg syncmsg.Message, h *syncmsg.Header, burst *conversation) {
 	sent := time.Unix(h.SendTime, 0)
 	if s.FirstSeen.IsZero() {
 		s.FirstSeen = sent
@@ -247,9 +253,12 @@ func (b *Bot) observeMessage(s *storage.Session, msg syncmsg.Message, h *syncmsg
 	switch h.Origin {
 	case syncmsg.OriginCustomer:
 		s.Messages++
-		if ws := time.Unix(max(window, h.SendTime), 0); ws.After(s.WindowStart) {
+		if burst == nil || burst.opener == h.MsgID {
 			s.RepliesLeft = MaxRepliesPerMessage
-			s.WindowStart = ws
+			s.WindowStart = sent
+			if burst != nil {
+				s.WindowStart = time.Unix(max(burst.newestCustomer, h.SendTime), 0)
+			}
 			s.Stopped = false
 		}
 	case syncmsg.OriginServicer:

@@ -84,8 +84,8 @@ func (b *Bot) triggerLocked(id string, a *account) {
 		a.dirty = true
 		return
 	}
-	if !b.running || b.stopping {
-		a.dirty = true // served when Run starts
+	if b.pullCtx == nil || b.stopping {
+		a.dirty = true // served when Run starts pulling
 		return
 	}
 	a.running, a.dirty = true, false
@@ -210,7 +210,10 @@ func (b *Bot) pullAccount(stop, work context.Context, id string) error {
 		return fmt.Errorf("bot: acquire pull lease for %s: %w", id, err)
 	}
 	defer func() {
-		if err := b.store.ReleaseLease(work, leaseName, b.owner); err != nil {
+		// Release even when shutdown cancelled work, or the next run waits out the lease.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(work), 5*time.Second)
+		defer cancel()
+		if err := b.store.ReleaseLease(ctx, leaseName, b.owner); err != nil {
 			b.log.Warn("bot: release pull lease", slog.String(LogKeyOpenKFID, id), slog.Any(LogKeyError, err))
 		}
 	}()
