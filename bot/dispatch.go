@@ -199,7 +199,9 @@ func (b *Bot) process(stop, work context.Context, root HandlerFunc, msg syncmsg.
 	start := b.opts.now()
 	b.opts.observer.Message(h.MsgType, h.EventType)
 	herr := b.runHandler(root, c)
-	b.opts.observer.Handled(b.opts.now().Sub(start), herr)
+	if _, nop := b.opts.observer.(NopObserver); !nop {
+		b.opts.observer.Handled(b.opts.now().Sub(start), herr)
+	}
 	if herr != nil {
 		b.handleError(c, herr)
 	}
@@ -211,7 +213,7 @@ func (b *Bot) process(stop, work context.Context, root HandlerFunc, msg syncmsg.
 	}
 
 	if sess != nil {
-		sess.LastSeen = b.opts.now()
+		sess.LastSeen = start
 		sess.LastMsgID = h.MsgID
 		if err := b.store.PutSession(work, sess, b.opts.sessionTTL); err != nil {
 			b.logStoreError(h, "save session", err)

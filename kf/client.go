@@ -48,7 +48,7 @@ func NewClient(corpID, secret string, opts ...Option) *Client {
 		}
 	}
 	if cl.hc == nil {
-		cl.hc = &http.Client{Timeout: DefaultHTTPTimeout}
+		cl.hc = &http.Client{Timeout: DefaultHTTPTimeout, Transport: defaultTransport}
 	}
 	if cl.now == nil {
 		cl.now = time.Now
@@ -128,3 +128,13 @@ func (cl *Client) String() string {
 
 // GoString is String, for %#v.
 func (cl *Client) GoString() string { return cl.String() }
+
+// defaultTransport is http.DefaultTransport with more idle connections per host: the
+// engine sends to one host from up to WithConcurrency goroutines (16 by default), and
+// the standard 2 idle connections per host would make it open and close a connection for
+// most calls.
+var defaultTransport = func() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = DefaultMaxIdleConnsPerHost
+	return t
+}()

@@ -33,9 +33,14 @@ func WithBaseURL(baseURL string) Option {
 	return func(cl *Client) { cl.baseURL = baseURL }
 }
 
+// DefaultMaxIdleConnsPerHost is how many idle connections to WeCom the default HTTP
+// client keeps.
+const DefaultMaxIdleConnsPerHost = 64
+
 // WithHTTPClient sets the HTTP client used for every request; it is shared by
 // all calls and never modified. Default: an *http.Client with
-// [DefaultHTTPTimeout] and [http.DefaultTransport]. nil restores the default.
+// [DefaultHTTPTimeout] and a clone of [http.DefaultTransport] that keeps
+// [DefaultMaxIdleConnsPerHost] idle connections. nil restores the default.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(cl *Client) { cl.hc = hc }
 }
