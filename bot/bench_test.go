@@ -136,4 +136,3 @@ func benchEndToEnd(b *testing.B, callbackPerMessage bool) {
 	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "msgs/s")
 	b.ReportMetric(0, "ns/op")
 }
-
