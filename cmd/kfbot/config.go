@@ -1,0 +1,724 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the configuration of `kfbot run`. It is filled, in this order of
+// precedence (later wins), from DefaultConfig, an optional YAML file (ReadConfigFile),
+// the KFBOT_* environment variables and the command-line flags; see the settings table
+// for the names of each. Keys of the YAML file mirror the environment names in
+// snake_case (KFBOT_CORP_ID ↔ corp_id).
+type Config struct {
+	// CorpID is the corp's CorpID (ww…). Required.
+	CorpID string `yaml:"corp_id"`
+	// Secret is the Secret of the WeChat Customer Service app. Required; never printed.
+	Secret string `yaml:"secret"`
+	// CallbackToken is the callback Token set in WeCom's callback settings. Required;
+	// never printed.
+	CallbackToken string `yaml:"callback_token"`
+	// EncodingAESKey is the 43-character EncodingAESKey of the callback settings.
+	// Required; never printed.
+	EncodingAESKey string `yaml:"encoding_aes_key"`
+	// APIBase is the WeCom API origin. Default: https://qyapi.weixin.qq.com.
+	APIBase string `yaml:"api_base"`
+	// Listen is the HTTP listen address. Default: ":8080". Port 0 picks a free port
+	// (the bound address is logged).
+	Listen string `yaml:"listen"`
+	// DataDir is the Badger data directory. Default: "./data".
+	DataDir string `yaml:"data_dir"`
+	// Rules is the rule file. Default: "rules.yaml".
+	Rules string `yaml:"rules"`
+	// RulesWatch reloads the rule file when it changes. Default: true. SIGHUP reloads it
+	// either way.
+	RulesWatch bool `yaml:"rules_watch"`
+	// LogLevel is debug, info, warn or error. Default: info.
+	LogLevel string `yaml:"log_level"`
+	// LogFormat is text or json. Default: text. Logs go to standard error.
+	LogFormat string `yaml:"log_format"`
+	// Concurrency bounds how many conversations are handled at once. Default: 16.
+	Concurrency int `yaml:"concurrency"`
+	// ColdStartAge: with no cursor yet, messages older than this are skipped. 0 answers
+	// everything WeCom still holds. Default: 5m.
+	ColdStartAge Duration `yaml:"cold_start_age"`
+	// ShutdownTimeout is how long in-flight handlers may run after SIGTERM. Default: 10s.
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	// PollInterval, when not 0, also pulls every known account this often (a safety net
+	// for lost callbacks; keep it at minutes). Default: 0, off.
+	PollInterval Duration `yaml:"poll_interval"`
+	// Accounts are KF accounts (open_kfid) pulled at start, besides those callbacks name.
+	Accounts []string `yaml:"accounts"`
+	// Plugins are built-in middlewares, by name with their settings, in order.
+	Plugins []PluginConfig `yaml:"plugins"`
+}
+
+// Defaults of Config.
+const (
+	DefaultAPIBase         = "https://qyapi.weixin.qq.com"
+	DefaultListen          = ":8080"
+	DefaultDataDir         = "./data"
+	DefaultRules           = "rules.yaml"
+	DefaultLogLevel        = "info"
+	DefaultLogFormat       = "text"
+	DefaultConcurrency     = 16
+	DefaultColdStartAge    = 5 * time.Minute
+	DefaultShutdownTimeout = 10 * time.Second
+)
+
+// DefaultConfig returns the configuration used where nothing else is set.
+func DefaultConfig() Config {
+	return Config{
+		APIBase:         DefaultAPIBase,
+		Listen:          DefaultListen,
+		DataDir:         DefaultDataDir,
+		Rules:           DefaultRules,
+		RulesWatch:      true,
+		LogLevel:        DefaultLogLevel,
+		LogFormat:       DefaultLogFormat,
+		Concurrency:     DefaultConcurrency,
+		ColdStartAge:    Duration(DefaultColdStartAge),
+		ShutdownTimeout: Duration(DefaultShutdownTimeout),
+	}
+}
+
+// Duration is a time.Duration read from YAML, the environment or a flag as "90s", "5m",
+// "1h30m" or a bare 0.
+type Duration time.Duration
+
+// String formats d as time.Duration does.
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// UnmarshalYAML implements yaml.Unmarshaler.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return errors.New("want a duration such as 30s, 5m or 1h")
+	}
+	v, err := parseDuration(n.Value)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "0" {
+		return 0, nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration such as 30s, 5m or 1h", s)
+	}
+	return v, nil
+}
+
+// PluginConfig selects one built-in middleware by name. In YAML it is either the bare
+// name or a mapping with `name` and the plugin's settings:
+//
+//	plugins:
+//	  - recover
+//	  - name: ratelimit
+//	    every: 2s
+//	    burst: 3
+type PluginConfig struct {
+	// Name is the plugin's name, a key of the plugins table (see plugins.go).
+	Name string
+	// Settings is the mapping of the plugin's settings without `name`; nil for none.
+	Settings *yaml.Node
+	// File and Pos locate the entry ("kfbot.yaml" and "kfbot.yaml:12:5"); both are ""
+	// when it came from the environment or a flag.
+	File, Pos string
+}
+
+// setting describes one configuration value: its YAML key, environment variable and
+// flags, and how to set it from a string. The table drives env and flag overlays, the
+// usage text and the reference in doc.go.
+type setting struct {
+	key    string   // YAML key
+	env    string   // environment variable
+	flags  []string // flag names, first is canonical; none for secrets
+	secret bool     // never printed
+	isBool bool     // a boolean flag
+	usage  string
+	set    func(c *Config, v string) error
+}
+
+func str(f func(c *Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *f(c) = strings.TrimSpace(v); return nil }
+}
+
+func dur(f func(c *Config) *Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := parseDuration(v)
+		if err != nil {
+			return err
+		}
+		*f(c) = Duration(d)
+		return nil
+	}
+}
+
+// settings lists every setting of `kfbot run`, in the order of the reference.
+var settings = []setting{
+	{key: "corp_id", env: "KFBOT_CORP_ID", flags: []string{"corp-id"},
+		usage: "the corp's `CorpID` (ww…)", set: str(func(c *Config) *string { return &c.CorpID })},
+	{key: "secret", env: "KFBOT_SECRET", secret: true,
+		usage: "the Secret of the WeChat Customer Service app", set: str(func(c *Config) *string { return &c.Secret })},
+	{key: "callback_token", env: "KFBOT_CALLBACK_TOKEN", secret: true,
+		usage: "the callback Token of the WeCom callback settings", set: str(func(c *Config) *string { return &c.CallbackToken })},
+	{key: "encoding_aes_key", env: "KFBOT_ENCODING_AES_KEY", secret: true,
+		usage: "the 43-character EncodingAESKey of the WeCom callback settings", set: str(func(c *Config) *string { return &c.EncodingAESKey })},
+	{key: "api_base", env: "KFBOT_API_BASE", flags: []string{"api-base"},
+		usage: "WeCom API origin `URL` (default " + DefaultAPIBase + ")", set: str(func(c *Config) *string { return &c.APIBase })},
+	{key: "listen", env: "KFBOT_LISTEN", flags: []string{"listen", "addr"},
+		usage: "HTTP listen `address` (default " + DefaultListen + "; port 0 picks a free one)", set: str(func(c *Config) *string { return &c.Listen })},
+	{key: "data_dir", env: "KFBOT_DATA_DIR", flags: []string{"data", "data-dir"},
+		usage: "Badger data `directory` (default " + DefaultDataDir + ")", set: str(func(c *Config) *string { return &c.DataDir })},
+	{key: "rules", env: "KFBOT_RULES", flags: []string{"rules"},
+		usage: "rule `file` (default " + DefaultRules + ")", set: str(func(c *Config) *string { return &c.Rules })},
+	{key: "rules_watch", env: "KFBOT_RULES_WATCH", flags: []string{"rules-watch"}, isBool: true,
+		usage: "reload the rule file when it changes (default true; SIGHUP always reloads)",
+		set: func(c *Config, v string) error {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("%q is not true or false", v)
+			}
+			c.RulesWatch = b
+			return nil
+		}},
+	{key: "log_level", env: "KFBOT_LOG_LEVEL", flags: []string{"log-level"},
+		usage: "log `level`: debug, info, warn or error (default " + DefaultLogLevel + ")", set: str(func(c *Config) *string { return &c.LogLevel })},
+	{key: "log_format", env: "KFBOT_LOG_FORMAT", flags: []string{"log-format"},
+		usage: "log `format`: text or json (default " + DefaultLogFormat + ")", set: str(func(c *Config) *string { return &c.LogFormat })},
+	{key: "concurrency", env: "KFBOT_CONCURRENCY", flags: []string{"concurrency"},
+		usage: "`n` conversations handled at once (default 16)",
+		set: func(c *Config, v string) error {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("%q is not a whole number", v)
+			}
+			c.Concurrency = n
+			return nil
+		}},
+	{key: "cold_start_age", env: "KFBOT_COLD_START_AGE", flags: []string{"cold-start-age"},
+		usage: "with no cursor yet, skip messages older than this `duration` (default 5m; 0 answers all)",
+		set:   dur(func(c *Config) *Duration { return &c.ColdStartAge })},
+	{key: "shutdown_timeout", env: "KFBOT_SHUTDOWN_TIMEOUT", flags: []string{"shutdown-timeout"},
+		usage: "how long (a `duration`) in-flight handlers may run after SIGTERM (default 10s)",
+		set:   dur(func(c *Config) *Duration { return &c.ShutdownTimeout })},
+	{key: "poll_interval", env: "KFBOT_POLL_INTERVAL", flags: []string{"poll-interval"},
+		usage: "also pull every known account this often (a `duration`) (default 0, off; keep it ≥ 1m)",
+		set:   dur(func(c *Config) *Duration { return &c.PollInterval })},
+	{key: "accounts", env: "KFBOT_ACCOUNTS", flags: []string{"accounts"},
+		usage: "comma-separated `open_kfids` to pull at start",
+		set:   func(c *Config, v string) error { c.Accounts = splitList(v); return nil }},
+	{key: "plugins", env: "KFBOT_PLUGINS", flags: []string{"plugins"},
+		usage: "comma-separated plugin `names`, in order (settings of a name come from the config file)",
+		set: func(c *Config, v string) error {
+			file := make(map[string]PluginConfig, len(c.Plugins))
+			for _, p := range c.Plugins {
+				if _, ok := file[p.Name]; !ok {
+					file[p.Name] = p
+				}
+			}
+			var ps []PluginConfig
+			for _, name := range splitList(v) {
+				p, ok := file[name]
+				if !ok {
+					p = PluginConfig{Name: name}
+				}
+				ps = append(ps, p)
+			}
+			c.Plugins = ps
+			return nil
+		}},
+}
+
+// configEnv is the environment variable naming the config file when -config is not
+// given.
+const configEnv = "KFBOT_CONFIG"
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// ConfigError is the list of every problem found in a configuration. Its message names
+// each setting and how to fix it, and never contains a secret value.
+type ConfigError struct {
+	Problems []string
+}
+
+// Error implements error.
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	n := len(e.Problems)
+	if n == 1 {
+		b.WriteString("invalid configuration (1 problem):")
+	} else {
+		fmt.Fprintf(&b, "invalid configuration (%d problems):", n)
+	}
+	for _, p := range e.Problems {
+		b.WriteString("\n  - ")
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+// ReadConfigFile reads the YAML file at path into cfg: only the keys present change cfg.
+// `${NAME}` inside a value is replaced by the environment variable NAME (looked up with
+// lookup; an unset variable is a problem, an empty one is fine). Unknown keys are
+// problems. Relative `rules` and `data_dir` paths are resolved against the file's
+// directory. Every problem is returned, as a *ConfigError.
+func ReadConfigFile(path string, cfg *Config, lookup func(string) (string, bool)) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return &ConfigError{Problems: []string{fmt.Sprintf("config file %s does not exist; fix -config or %s", path, configEnv)}}
+		}
+		return &ConfigError{Problems: []string{fmt.Sprintf("config file: %v", err)}}
+	}
+	return parseConfig(path, data, cfg, lookup)
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+func parseConfig(path string, data []byte, cfg *Config, lookup func(string) (string, bool)) error {
+	var problems []string
+	pos := func(n *yaml.Node) string { return fmt.Sprintf("%s:%d:%d", path, n.Line, n.Column) }
+
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return &ConfigError{Problems: []string{fmt.Sprintf("%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))}}
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return nil // an empty file sets nothing
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return &ConfigError{Problems: []string{fmt.Sprintf("%s: want a mapping of settings (corp_id: …, listen: …)", pos(root))}}
+	}
+	expandEnv(root, lookup, func(n *yaml.Node, name string) {
+		problems = append(problems, fmt.Sprintf("%s: ${%s} is not set in the environment", pos(n), name))
+	})
+
+	fields := yamlFields(reflect.ValueOf(cfg).Elem())
+	known := make([]string, 0, len(fields))
+	for k := range fields {
+		known = append(known, k)
+	}
+	slices.Sort(known) // a deterministic suggestion among equally close keys
+	seen := map[string]bool{}
+	var rulesSet, dataSet bool
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		if seen[k.Value] {
+			problems = append(problems, fmt.Sprintf("%s: %s is set twice", pos(k), k.Value))
+			continue
+		}
+		seen[k.Value] = true
+		if k.Value == "plugins" {
+			ps, errs := decodePlugins(path, v)
+			problems = append(problems, errs...)
+			cfg.Plugins = ps
+			continue
+		}
+		f, ok := fields[k.Value]
+		if !ok {
+			problems = append(problems, fmt.Sprintf("%s: unknown key %q%s", pos(k), k.Value, suggest(k.Value, append(known, "plugins"))))
+			continue
+		}
+		if err := v.Decode(f.Addr().Interface()); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %s: %s", pos(v), k.Value, yamlErrText(err)))
+			continue
+		}
+		rulesSet = rulesSet || k.Value == "rules"
+		dataSet = dataSet || k.Value == "data_dir"
+	}
+	dir := filepath.Dir(path)
+	if rulesSet && cfg.Rules != "" && !filepath.IsAbs(cfg.Rules) {
+		cfg.Rules = filepath.Join(dir, cfg.Rules)
+	}
+	if dataSet && cfg.DataDir != "" && !filepath.IsAbs(cfg.DataDir) {
+		cfg.DataDir = filepath.Join(dir, cfg.DataDir)
+	}
+	if len(problems) > 0 {
+		return &ConfigError{Problems: problems}
+	}
+	return nil
+}
+
+// expandEnv replaces ${NAME} in every scalar value (not in keys) below n. A plain scalar
+// whose text changed is re-typed by its new text, so `concurrency: ${N}` reads a number.
+func expandEnv(n *yaml.Node, lookup func(string) (string, bool), unset func(*yaml.Node, string)) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 1; i < len(n.Content); i += 2 {
+			expandEnv(n.Content[i], lookup, unset)
+		}
+	case yaml.SequenceNode, yaml.DocumentNode:
+		for _, c := range n.Content {
+			expandEnv(c, lookup, unset)
+		}
+	case yaml.ScalarNode:
+		if !strings.Contains(n.Value, "${") {
+			return
+		}
+		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(m string) string {
+			name := m[2 : len(m)-1]
+			v, ok := lookup(name)
+			if !ok {
+				unset(n, name)
+			}
+			return v
+		})
+		if n.Style == 0 {
+			n.Tag = "" // resolve again from the expanded text
+		}
+	}
+}
+
+// yamlFields maps the yaml tags of a struct's fields to the fields.
+func yamlFields(v reflect.Value) map[string]reflect.Value {
+	out := map[string]reflect.Value{}
+	t := v.Type()
+	for i := range t.NumField() {
+		tag, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		if tag != "" && tag != "-" {
+			out[tag] = v.Field(i)
+		}
+	}
+	return out
+}
+
+// decodeStrict decodes the mapping n into the struct pointed to by dst, refusing keys
+// that dst has no yaml tag for. Each problem is prefixed with its position.
+func decodeStrict(path string, n *yaml.Node, dst any) []string {
+	if n == nil {
+		return nil
+	}
+	pos := func(n *yaml.Node) string { return fmt.Sprintf("%s:%d:%d", path, n.Line, n.Column) }
+	if n.Kind != yaml.MappingNode {
+		return []string{fmt.Sprintf("%s: want a mapping of settings", pos(n))}
+	}
+	fields := yamlFields(reflect.ValueOf(dst).Elem())
+	known := make([]string, 0, len(fields))
+	for k := range fields {
+		known = append(known, k)
+	}
+	slices.Sort(known) // a deterministic suggestion among equally close keys
+	var problems []string
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		f, ok := fields[k.Value]
+		if !ok {
+			problems = append(problems, fmt.Sprintf("%s: unknown key %q%s", pos(k), k.Value, suggest(k.Value, known)))
+			continue
+		}
+		if err := v.Decode(f.Addr().Interface()); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %s: %s", pos(v), k.Value, yamlErrText(err)))
+		}
+	}
+	return problems
+}
+
+func decodePlugins(path string, n *yaml.Node) ([]PluginConfig, []string) {
+	pos := func(n *yaml.Node) string { return fmt.Sprintf("%s:%d:%d", path, n.Line, n.Column) }
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return nil, nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		return nil, []string{fmt.Sprintf("%s: plugins: want a list, e.g. [recover, logger]", pos(n))}
+	}
+	var (
+		ps       []PluginConfig
+		problems []string
+	)
+	for _, e := range n.Content {
+		switch e.Kind {
+		case yaml.ScalarNode:
+			ps = append(ps, PluginConfig{Name: e.Value, File: path, Pos: pos(e)})
+		case yaml.MappingNode:
+			p := PluginConfig{File: path, Pos: pos(e)}
+			rest := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: e.Line, Column: e.Column}
+			for i := 0; i+1 < len(e.Content); i += 2 {
+				if e.Content[i].Value == "name" {
+					p.Name = e.Content[i+1].Value
+					continue
+				}
+				rest.Content = append(rest.Content, e.Content[i], e.Content[i+1])
+			}
+			if p.Name == "" {
+				problems = append(problems, fmt.Sprintf("%s: plugins: an entry has no name", pos(e)))
+				continue
+			}
+			if len(rest.Content) > 0 {
+				p.Settings = rest
+			}
+			ps = append(ps, p)
+		default:
+			problems = append(problems, fmt.Sprintf("%s: plugins: want a name or a mapping with name and settings", pos(e)))
+		}
+	}
+	return ps, problems
+}
+
+// yamlErrText shortens a yaml decoding error to its message.
+func yamlErrText(err error) string {
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msgs := make([]string, len(te.Errors))
+		for i, m := range te.Errors {
+			if _, after, ok := strings.Cut(m, ": "); ok && strings.HasPrefix(m, "line ") {
+				m = after
+			}
+			msgs[i] = m
+		}
+		return strings.Join(msgs, "; ")
+	}
+	return strings.TrimPrefix(err.Error(), "yaml: ")
+}
+
+// suggest returns ` (did you mean "x"?)` for a close known name, else "".
+func suggest(got string, known []string) string {
+	best, bestD := "", 3
+	for _, k := range known {
+		if d := editDistance(got, k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			c := 1
+			if ra[i-1] == rb[j-1] {
+				c = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
+
+// ApplyEnv overlays the KFBOT_* variables that are set (even to "") onto cfg and
+// returns a problem for each value that does not parse.
+func ApplyEnv(cfg *Config, lookup func(string) (string, bool)) []string {
+	var problems []string
+	for _, s := range settings {
+		v, ok := lookup(s.env)
+		if !ok {
+			continue
+		}
+		if err := s.set(cfg, v); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", s.env, err))
+		}
+	}
+	return problems
+}
+
+// flagValue records one flag given on the command line, applied after the file and the
+// environment.
+type flagValue struct {
+	s     *setting
+	name  string
+	value string
+}
+
+// runFlags registers the flags of `kfbot run` on fs. The returned slice, filled as fs
+// parses, holds the flags in the order given; -config is returned separately.
+func runFlags(fs *flag.FlagSet) (given *[]flagValue, configPath *string) {
+	given = new([]flagValue)
+	configPath = fs.String("config", "", "YAML config `file` (or "+configEnv+"); environment and flags override it")
+	for i := range settings {
+		s := &settings[i]
+		for _, name := range s.flags {
+			rec := func(v string) error {
+				// Check now so that a bad flag value is reported like any flag error.
+				probe := DefaultConfig()
+				if err := s.set(&probe, v); err != nil {
+					return err
+				}
+				*given = append(*given, flagValue{s: s, name: name, value: v})
+				return nil
+			}
+			usage := s.usage + " [" + s.env + "]"
+			if s.isBool {
+				fs.BoolFunc(name, usage, rec)
+			} else {
+				fs.Func(name, usage, rec)
+			}
+		}
+	}
+	return given, configPath
+}
+
+// LoadConfig builds the configuration of `kfbot run` from the defaults, the config file
+// (-config, else $KFBOT_CONFIG, else none), the environment and the given flags, and
+// validates it. Problems are returned together as a *ConfigError.
+func LoadConfig(configPath string, given []flagValue, lookup func(string) (string, bool)) (Config, error) {
+	cfg := DefaultConfig()
+	var problems []string
+	if configPath == "" {
+		configPath, _ = lookup(configEnv)
+	}
+	if configPath != "" {
+		if err := ReadConfigFile(configPath, &cfg, lookup); err != nil {
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				return cfg, err
+			}
+			problems = append(problems, ce.Problems...)
+		}
+	}
+	problems = append(problems, ApplyEnv(&cfg, lookup)...)
+	for _, f := range given {
+		if err := f.s.set(&cfg, f.value); err != nil {
+			problems = append(problems, fmt.Sprintf("-%s: %v", f.name, err))
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		var ce *ConfigError
+		errors.As(err, &ce)
+		problems = append(problems, ce.Problems...)
+	}
+	if len(problems) > 0 {
+		return cfg, &ConfigError{Problems: problems}
+	}
+	return cfg, nil
+}
+
+var tokenRE = regexp.MustCompile(`^[A-Za-z0-9]{1,32}$`)
+var aesKeyRE = regexp.MustCompile(`^[A-Za-z0-9]{43}$`)
+
+// Validate reports every problem with c, as a *ConfigError, without touching files:
+// the rule file and plugin settings are checked when `kfbot run` builds them. Secret
+// values never appear in the messages.
+func (c *Config) Validate() error {
+	var p []string
+	add := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
+	where := func(key, env string) string {
+		return fmt.Sprintf("set %s (or %s: in the config file)", env, key)
+	}
+	if c.CorpID == "" {
+		add("corp_id: missing; %s to your CorpID (ww…, in the WeCom admin console under My Company)", where("corp_id", "KFBOT_CORP_ID"))
+	} else if strings.ContainsAny(c.CorpID, " \t\r\n") {
+		add("corp_id: contains white space; copy the CorpID again (KFBOT_CORP_ID)")
+	}
+	if c.Secret == "" {
+		add("secret: missing; %s to the Secret of the WeChat Customer Service app", where("secret", "KFBOT_SECRET"))
+	}
+	switch {
+	case c.CallbackToken == "":
+		add("callback_token: missing; %s to the Token of the WeCom callback settings", where("callback_token", "KFBOT_CALLBACK_TOKEN"))
+	case !tokenRE.MatchString(c.CallbackToken):
+		add("callback_token: is set but is not 1-32 letters and digits; copy the Token of the WeCom callback settings again (KFBOT_CALLBACK_TOKEN)")
+	}
+	switch n := len([]rune(c.EncodingAESKey)); {
+	case n == 0:
+		add("encoding_aes_key: missing; %s to the 43-character EncodingAESKey of the WeCom callback settings", where("encoding_aes_key", "KFBOT_ENCODING_AES_KEY"))
+	case n != 43:
+		add("encoding_aes_key: must be 43 characters, it has %d; copy the EncodingAESKey of the WeCom callback settings again (KFBOT_ENCODING_AES_KEY)", n)
+	case !aesKeyRE.MatchString(c.EncodingAESKey):
+		add("encoding_aes_key: must be letters and digits only; copy the EncodingAESKey of the WeCom callback settings again (KFBOT_ENCODING_AES_KEY)")
+	}
+	if u, err := url.Parse(c.APIBase); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		add("api_base: %q is not an http(s) URL such as %s (KFBOT_API_BASE)", c.APIBase, DefaultAPIBase)
+	}
+	if _, port, err := net.SplitHostPort(c.Listen); err != nil || port == "" {
+		add("listen: %q is not a host:port address such as :8080 or 127.0.0.1:8080 (KFBOT_LISTEN, -listen)", c.Listen)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		if _, err := net.LookupPort("tcp", port); err != nil {
+			add("listen: %q has no valid port (KFBOT_LISTEN, -listen)", c.Listen)
+		}
+	}
+	if c.DataDir == "" {
+		add("data_dir: empty; set KFBOT_DATA_DIR or -data to the Badger data directory (default %s)", DefaultDataDir)
+	}
+	if c.Rules == "" {
+		add("rules: empty; set KFBOT_RULES or -rules to your rule file (default %s)", DefaultRules)
+	}
+	if _, ok := logLevels[strings.ToLower(c.LogLevel)]; !ok {
+		add("log_level: %q is not one of debug, info, warn, error (KFBOT_LOG_LEVEL, -log-level)", c.LogLevel)
+	}
+	if f := strings.ToLower(c.LogFormat); f != "text" && f != "json" {
+		add("log_format: %q is not text or json (KFBOT_LOG_FORMAT, -log-format)", c.LogFormat)
+	}
+	if c.Concurrency < 1 {
+		add("concurrency: %d; want 1 or more (KFBOT_CONCURRENCY, -concurrency)", c.Concurrency)
+	}
+	if c.ColdStartAge < 0 {
+		add("cold_start_age: %s is negative; use 0 to answer every message WeCom still holds (KFBOT_COLD_START_AGE)", c.ColdStartAge)
+	}
+	if c.ShutdownTimeout < 0 {
+		add("shutdown_timeout: %s is negative (KFBOT_SHUTDOWN_TIMEOUT)", c.ShutdownTimeout)
+	}
+	if c.PollInterval < 0 {
+		add("poll_interval: %s is negative; use 0 to turn polling off (KFBOT_POLL_INTERVAL)", c.PollInterval)
+	}
+	for i, a := range c.Accounts {
+		if a == "" || strings.ContainsAny(a, " \t,") {
+			add("accounts[%d]: %q is not an open_kfid (KFBOT_ACCOUNTS is a comma-separated list)", i, a)
+		}
+	}
+	p = append(p, checkPluginNames(c.Plugins)...)
+	if len(p) > 0 {
+		return &ConfigError{Problems: p}
+	}
+	return nil
+}
+
+// Redacted returns the settings of c for a log line: secrets as "set" or "missing".
+func (c *Config) Redacted() []any {
+	state := func(s string) string {
+		if s == "" {
+			return "missing"
+		}
+		return "set"
+	}
+	names := make([]string, len(c.Plugins))
+	for i, p := range c.Plugins {
+		names[i] = p.Name
+	}
+	return []any{
+		"corp_id", c.CorpID, "secret", state(c.Secret), "callback_token", state(c.CallbackToken),
+		"encoding_aes_key", state(c.EncodingAESKey), "api_base", c.APIBase, "listen", c.Listen,
+		"data_dir", c.DataDir, "rules", c.Rules, "rules_watch", c.RulesWatch,
+		"concurrency", c.Concurrency, "cold_start_age", c.ColdStartAge.String(),
+		"shutdown_timeout", c.ShutdownTimeout.String(), "poll_interval", c.PollInterval.String(),
+		"accounts", strings.Join(c.Accounts, ","), "plugins", strings.Join(names, ","),
+	}
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"errors"
+	"net/http"
+	"runtime"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/kfbot/kfbot/bot"
+	"github.com/kfbot/kfbot/kf/syncmsg"
+	"github.com/kfbot/kfbot/router"
+	"github.com/kfbot/kfbot/rules"
+)
+
+// metrics feeds a private Prometheus registry from the engine (as a bot.Observer), the
+// router (router.Config.Observe) and the rule reloads. All metric names start with
+// kfbot_. It is safe for concurrent use.
+type metrics struct {
+	reg *prometheus.Registry
+
+	callbacks    *prometheus.CounterVec
+	pulls        *prometheus.CounterVec
+	pulledItems  prometheus.Counter
+	pullLag      prometheus.Histogram
+	messages     *prometheus.CounterVec
+	duplicates   prometheus.Counter
+	skipped      *prometheus.CounterVec
+	replies      *prometheus.CounterVec
+	refusals     prometheus.Counter
+	handled      *prometheus.HistogramVec
+	rulesReloads *prometheus.CounterVec
+	rulesLoaded  prometheus.Gauge
+	ready        prometheus.Gauge
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kfbot_callbacks_total",
+			Help: "Requests to the callback URL, by result (notified, verified, bad_signature, stale_timestamp, …).",
+		}, []string{"result"}),
+		pulls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kfbot_pulls_total",
+			Help: "kf/sync_msg pages pulled and dispatched, by result (ok or error).",
+		}, []string{"result"}),
+		pulledItems: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kfbot_pulled_items_total",
+			Help: "Items (messages and events) received from kf/sync_msg.",
+		}),
+		pullLag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "kfbot_pull_lag_seconds",
+			Help:    "Age of the newest item of a kf/sync_msg page when the page was dispatched.",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
+		}),
+		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kfbot_messages_total",
+			Help: "Messages dispatched to handlers, by msgtype and, for events, event type.",
+		}, []string{"type", "event"}),
+		duplicates: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kfbot_duplicates_total",
+			Help: "Messages skipped because they were already processed (dedup hits).",
+		}),
+		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kfbot_skipped_total",
+			Help: "Messages skipped without handling, by reason (cold_start, recalled).",
+		}, []string{"reason"}),
+		replies: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kfbot_replies_total",
+			Help: "Outbound sends, by result (ok, replayed, refused, failed) and WeCom errcode (0 if none).",
+		}, []string{"result", "errcode"}),
+		refusals: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "kfbot_quota_refusals_total",
+			Help: "Replies the engine refused without calling WeCom: the 5-replies quota, the 48-hour window, a human-owned or stopped conversation.",
+		}),
+		handled: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "kfbot_handler_duration_seconds",
+			Help:    "Time the handler chain took per message, by result (ok or error).",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"result"}),
+		rulesReloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kfbot_rules_reloads_total",
+			Help: "Rule file reloads (SIGHUP or file change), by result (ok, or error: the old rules stay).",
+		}, []string{"result"}),
+		rulesLoaded: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "kfbot_rules",
+			Help: "Number of rules in the current rule set.",
+		}),
+		ready: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "kfbot_ready",
+			Help: "1 while the bot runs and serves callbacks, else 0.",
+		}),
+	}
+	build := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "kfbot_build_info",
+		Help:        "Always 1; the labels name the kfbot version and the Go version it was built with.",
+		ConstLabels: prometheus.Labels{"version": Version(), "goversion": runtime.Version()},
+	})
+	build.Set(1)
+	m.reg.MustRegister(m.callbacks, m.pulls, m.pulledItems, m.pullLag, m.messages, m.duplicates,
+		m.skipped, m.replies, m.refusals, m.handled, m.rulesReloads, m.rulesLoaded, m.ready, build,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// Series people alert on exist from the start, at 0.
+	m.callbacks.WithLabelValues(string(router.ResultNotified))
+	m.pulls.WithLabelValues("ok")
+	m.pulls.WithLabelValues("error")
+	m.replies.WithLabelValues(string(bot.ReplyOK), "0")
+	m.rulesReloads.WithLabelValues("ok")
+	m.rulesReloads.WithLabelValues("error")
+	return m
+}
+
+// Handler serves the registry in the Prometheus text format.
+func (m *metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Observe implements router.Config.Observe: callback requests only.
+func (m *metrics) Observe(o router.Observation) {
+	if o.Path != router.DefaultPath {
+		return
+	}
+	m.callbacks.WithLabelValues(string(o.Result)).Inc()
+}
+
+// Pull implements bot.Observer.
+func (m *metrics) Pull(_ string, items int, lag time.Duration, err error) {
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	m.pulls.WithLabelValues(result).Inc()
+	if items > 0 {
+		m.pulledItems.Add(float64(items))
+		m.pullLag.Observe(lag.Seconds())
+	}
+}
+
+// Message implements bot.Observer.
+func (m *metrics) Message(t syncmsg.MsgType, e syncmsg.EventType) {
+	m.messages.WithLabelValues(string(t), string(e)).Inc()
+}
+
+// Duplicate implements bot.Observer.
+func (m *metrics) Duplicate(string) { m.duplicates.Inc() }
+
+// Skipped implements bot.Observer.
+func (m *metrics) Skipped(_ string, reason string) { m.skipped.WithLabelValues(reason).Inc() }
+
+// Reply implements bot.Observer.
+func (m *metrics) Reply(r bot.ReplyResult, errcode int) {
+	m.replies.WithLabelValues(string(r), strconv.Itoa(errcode)).Inc()
+	if r == bot.ReplyRefused {
+		m.refusals.Inc()
+	}
+}
+
+// Handled implements bot.Observer.
+func (m *metrics) Handled(d time.Duration, err error) {
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	m.handled.WithLabelValues(result).Observe(d.Seconds())
+}
+
+// rulesReloaded is the rules.WithReloadFunc hook.
+func (m *metrics) rulesReloaded(s *rules.Set, err error) {
+	if err != nil {
+		m.rulesReloads.WithLabelValues("error").Inc()
+		return
+	}
+	m.rulesReloads.WithLabelValues("ok").Inc()
+	m.rulesLoaded.Set(float64(s.Len()))
+}
+
+var _ bot.Observer = (*metrics)(nil)
+
+// errNotReady answers /readyz while the bot is starting or draining.
+var errNotReady = errors.New("kfbot: not ready")

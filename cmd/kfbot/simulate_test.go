@@ -1,0 +1,94 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+const exampleRules = "../../examples/rules.yaml"
+
+// runMain runs a kfbot command in process with stdin and the environment env.
+func runMain(t *testing.T, stdin string, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut strings.Builder
+	m := &Main{
+		Stdin:  strings.NewReader(stdin),
+		Stdout: &out,
+		Stderr: &errOut,
+		LookupEnv: func(k string) (string, bool) {
+			v, ok := env[k]
+			return v, ok
+		},
+	}
+	code = m.Run(t.Context(), args)
+	return code, out.String(), errOut.String()
+}
+
+// TestSimulateScript: a scripted conversation through examples/rules.yaml gives the
+// golden transcript. Run with -update to rewrite testdata/simulate.golden.
+func TestSimulateScript(t *testing.T) {
+	code, out, errOut := runMain(t, "", nil, "simulate", "-rules", exampleRules,
+		"-script", filepath.Join("testdata", "simulate.script"), "-now", "2026-11-23T10:00:00+08:00")
+	require.Equal(t, 0, code, errOut)
+	golden := filepath.Join("testdata", "simulate.golden")
+	if *update {
+		require.NoError(t, os.WriteFile(golden, []byte(out), 0o644))
+	}
+	want, err := os.ReadFile(golden)
+	require.NoError(t, err)
+	assert.Equal(t, string(want), out)
+}
+
+func TestSimulateInteractive(t *testing.T) {
+	// Saturday: the human menu item answers with the opening hours instead of a hand-off.
+	code, out, errOut := runMain(t, "4\nhello\n9\n/help\n/quit\nnever read\n", nil,
+		"simulate", "-rules", exampleRules, "-now", "2026-11-28T11:00:00+08:00")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, errOut, "kfbot simulate: ../../examples/rules.yaml (17 rules)")
+	for _, want := range []string{
+		"bot> 您好，欢迎光临小店！Hi, welcome to our shop!\n     [1] 营业时间 Opening hours\n",
+		"you>      (tapped 人工客服 Talk to a person)\nbot> 人工客服的服务时间为周一至周五",
+		"you> bot> 您好！请问有什么可以帮您？Hello! How can I help you?\n",
+		"you> bot> 抱歉，我没有理解您的问题。", // 9 is not a menu item: it is text
+		"/image [MEDIA_ID] sends a picture",
+	} {
+		assert.Contains(t, out, want)
+	}
+	assert.True(t, strings.HasSuffix(out, "you> "), "the simulation stops at /quit: %q", out[max(0, len(out)-40):])
+}
+
+func TestSimulateErrors(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		code    int
+		wantErr string
+	}{
+		{"default rule file missing", nil, []string{"-script", "-"}, 2,
+			"simulate: rule file rules.yaml not found; pass -rules FILE"},
+		{"KFBOT_RULES names the file", map[string]string{"KFBOT_RULES": filepath.Join(dir, "nope.yaml")},
+			[]string{"-script", "-"}, 2, "nope.yaml not found"},
+		{"broken rules are listed", nil, []string{"-rules", "testdata/broken_rules.yaml"}, 1,
+			`testdata/broken_rules.yaml:4:41: rule "hours": msg has no field txt`},
+		{"bad -now", nil, []string{"-rules", exampleRules, "-now", "tomorrow"}, 2, `-now "tomorrow" is not an RFC 3339 time`},
+		{"missing script", nil, []string{"-rules", exampleRules, "-script", filepath.Join(dir, "none.txt")}, 2, "simulate: script:"},
+		{"stray argument", nil, []string{"rules.yaml"}, 2, `unexpected argument "rules.yaml"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, errOut := runMain(t, "", tt.env, append([]string{"simulate"}, tt.args...)...)
+			assert.Equal(t, tt.code, code)
+			assert.Contains(t, errOut, tt.wantErr)
+		})
+	}
+}
