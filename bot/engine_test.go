@@ -475,3 +475,39 @@ func TestContextAccessors(t *testing.T) {
 }
 
 var _ = kf.Text{}
+
+// refusalObserver records the reasons of refused replies.
+type refusalObserver struct {
+	bot.NopObserver
+	mu      sync.Mutex
+	reasons []string
+}
+
+func (o *refusalObserver) Refused(_ string, reason string) {
+	o.mu.Lock()
+	o.reasons = append(o.reasons, reason)
+	o.mu.Unlock()
+}
+
+func TestObserverHearsWhyRepliesWereRefused(t *testing.T) {
+	e := newEnv(t)
+	obs := &refusalObserver{}
+	b := e.newBot(bot.WithObserver(obs), bot.WithConcurrency(1))
+	b.Handle(bot.Any(), func(c *bot.Context) error {
+		for range 6 {
+			_ = c.ReplyText("x")
+		}
+		return nil
+	})
+	e.srv.AddText(testKF, "wmA", "hi")
+	e.srv.AddServicer(testKF, "alice")
+	e.srv.AddServicerText(testKF, "wmB", "alice", "hello from a person")
+	require.NoError(t, b.Pull(t.Context(), testKF))
+	// wmA: the sixth reply. wmB: a servicer wrote into an ended session, which WeCom turns
+	// into a session_status_change (now human-owned) and the servicer's text.
+	count := map[string]int{}
+	for _, r := range obs.reasons {
+		count[r]++
+	}
+	assert.Equal(t, map[string]int{bot.RefusalQuota: 1, bot.RefusalHuman: 6, bot.RefusalNotCustomer: 6}, count)
+}

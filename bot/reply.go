@@ -80,6 +80,7 @@ func (c *Context) canReply(n int) error {
 
 func (c *Context) refuse(err error) error {
 	c.bot.opts.observer.Reply(ReplyRefused, 0)
+	c.bot.opts.observer.Refused(c.head.OpenKFID, refusalReason(err))
 	return err
 }
 

@@ -23,19 +23,20 @@ import (
 type metrics struct {
 	reg *prometheus.Registry
 
-	callbacks    *prometheus.CounterVec
-	pulls        *prometheus.CounterVec
-	pulledItems  prometheus.Counter
-	pullLag      prometheus.Histogram
-	messages     *prometheus.CounterVec
-	duplicates   prometheus.Counter
-	skipped      *prometheus.CounterVec
-	replies      *prometheus.CounterVec
-	refusals     prometheus.Counter
-	handled      *prometheus.HistogramVec
-	rulesReloads *prometheus.CounterVec
-	rulesLoaded  prometheus.Gauge
-	ready        prometheus.Gauge
+	callbacks        *prometheus.CounterVec
+	pulls            *prometheus.CounterVec
+	pulledItems      prometheus.Counter
+	pullLag          prometheus.Histogram
+	messages         *prometheus.CounterVec
+	duplicates       prometheus.Counter
+	skipped          *prometheus.CounterVec
+	replies          *prometheus.CounterVec
+	refusals         prometheus.Counter
+	refusalsByReason *prometheus.CounterVec
+	handled          *prometheus.HistogramVec
+	rulesReloads     *prometheus.CounterVec
+	rulesLoaded      prometheus.Gauge
+	ready            prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -76,8 +77,12 @@ func newMetrics() *metrics {
 		}, []string{"result", "errcode"}),
 		refusals: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "kfbot_quota_refusals_total",
-			Help: "Replies the engine refused without calling WeCom: the 5-replies quota, the 48-hour window, a human-owned or stopped conversation.",
+			Help: "Replies the engine refused without calling WeCom because the 5 replies allowed after the customer's last message were used up.",
 		}),
+		refusalsByReason: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kfbot_reply_refusals_total",
+			Help: "Replies the engine refused without calling WeCom, by reason (quota, window, human, stopped, not_customer, no_conversation, code_expired).",
+		}, []string{"reason"}),
 		handled: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "kfbot_handler_duration_seconds",
 			Help:    "Time the handler chain took per message, by result (ok or error).",
@@ -103,7 +108,7 @@ func newMetrics() *metrics {
 	})
 	build.Set(1)
 	m.reg.MustRegister(m.callbacks, m.pulls, m.pulledItems, m.pullLag, m.messages, m.duplicates,
-		m.skipped, m.replies, m.refusals, m.handled, m.rulesReloads, m.rulesLoaded, m.ready, build,
+		m.skipped, m.replies, m.refusals, m.refusalsByReason, m.handled, m.rulesReloads, m.rulesLoaded, m.ready, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Series people alert on exist from the start, at 0.
 	m.callbacks.WithLabelValues(string(router.ResultNotified))
@@ -155,7 +160,12 @@ func (m *metrics) Skipped(_ string, reason string) { m.skipped.WithLabelValues(r
 // Reply implements bot.Observer.
 func (m *metrics) Reply(r bot.ReplyResult, errcode int) {
 	m.replies.WithLabelValues(string(r), strconv.Itoa(errcode)).Inc()
-	if r == bot.ReplyRefused {
+}
+
+// Refused implements bot.Observer.
+func (m *metrics) Refused(_ string, reason string) {
+	m.refusalsByReason.WithLabelValues(reason).Inc()
+	if reason == bot.RefusalQuota {
 		m.refusals.Inc()
 	}
 }
