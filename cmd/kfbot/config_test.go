@@ -381,3 +381,16 @@ func FuzzParseConfig(f *testing.F) {
 		_, _ = buildPlugins(cfg.Plugins)
 	})
 }
+
+// The example configuration in examples/ loads with the secrets in the environment.
+func TestExampleConfigLoads(t *testing.T) {
+	env := map[string]string{
+		"KFBOT_SECRET":           "s",
+		"KFBOT_CALLBACK_TOKEN":   "t",
+		"KFBOT_ENCODING_AES_KEY": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+	}
+	cfg, err := loadConfig(t, env, "-config", "../../examples/kfbot.yaml")
+	require.NoError(t, err)
+	assert.Equal(t, "s", string(cfg.Secret))
+	assert.Len(t, cfg.Plugins, 5)
+}
