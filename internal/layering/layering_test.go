@@ -1,0 +1,63 @@
+package layering
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+const mod = "github.com/kfbot/kfbot/"
+
+// forbidden lists, per package, import paths (prefixes) that must not appear among its
+// dependencies, direct or indirect.
+var forbidden = map[string][]string{
+	"kf/syncmsg":          {mod, "github.com/"},
+	"storage":             {mod, "github.com/"},
+	"kf/callback":         {mod, "github.com/"},
+	"kf":                  {mod + "bot", mod + "router", mod + "rules", mod + "storage", "github.com/"},
+	"kf/kftest":           {mod + "kf", mod + "bot", mod + "router", mod + "rules", mod + "storage", "github.com/"},
+	"storage/badgerstore": {mod + "bot", mod + "kf", mod + "router", mod + "rules"},
+	"bot":                 {mod + "router", mod + "rules", mod + "storage/badgerstore", "github.com/gorilla", "github.com/expr-lang", "go.yaml.in", "github.com/dgraph-io"},
+	"bot/middleware":      {mod + "router", mod + "rules", mod + "storage/badgerstore", "github.com/gorilla", "github.com/expr-lang", "go.yaml.in", "github.com/dgraph-io"},
+	"router":              {mod + "bot", mod + "rules", mod + "storage", "github.com/expr-lang", "go.yaml.in", "github.com/dgraph-io"},
+	"rules":               {mod + "router", mod + "storage/badgerstore", "github.com/gorilla", "github.com/dgraph-io"},
+}
+
+func TestImportDirection(t *testing.T) {
+	for pkg, bad := range forbidden {
+		out, err := exec.Command("go", "list", "-deps", mod+pkg).CombinedOutput()
+		require.NoError(t, err, "go list %s: %s", pkg, out)
+		for _, dep := range strings.Fields(string(out)) {
+			if dep == mod+pkg || strings.HasPrefix(dep, mod+"internal/") {
+				continue
+			}
+			for _, b := range bad {
+				if strings.HasPrefix(dep, b) && !allowed(pkg, dep) {
+					t.Errorf("%s imports %s, which design.md's import table forbids", pkg, dep)
+				}
+			}
+		}
+	}
+}
+
+// allowed lists the project packages a package may import although a broader prefix
+// forbids them. rules may use kf/kftest and the in-memory store: its conversation-test
+// runner needs a fake WeCom and a store by definition.
+func allowed(pkg, dep string) bool {
+	ok := map[string][]string{
+		"kf":             {mod + "kf/syncmsg"},
+		"kf/kftest":      {mod + "kf/callback"},
+		"bot":            {mod + "kf", mod + "storage"},
+		"bot/middleware": {mod + "kf", mod + "storage", mod + "bot"},
+		"router":         {mod + "kf/callback"},
+		"rules":          {mod + "bot", mod + "kf", mod + "storage"},
+	}
+	for _, a := range ok[pkg] {
+		if dep == a || strings.HasPrefix(dep, a+"/") {
+			return true
+		}
+	}
+	return false
+}
