@@ -28,14 +28,14 @@ func (b *Bot) Dispatch(ctx context.Context, msg syncmsg.Message) error {
 // 20 s), then everything else; each conversation in order, conversations in parallel up to
 // the concurrency bound. It reports whether every message was handled, i.e. whether the
 // cursor may move past the page.
-func (b *Bot) dispatchPage(stop, work context.Context, openKFID string, msgs []syncmsg.Message, cold bool) bool {
+func (b *Bot) dispatchPage(stop, work context.Context, openKFID string, msgs []syncmsg.Message, cold bool) (bool, int) {
 	if len(msgs) == 0 {
-		return true
+		return true, 0
 	}
 	now := b.opts.now()
 	msgs = b.filterPage(openKFID, msgs, cold, now)
 	if len(msgs) == 0 {
-		return true
+		return true, 0
 	}
 
 	// Group by conversation, keeping page order inside each and first-appearance order
@@ -53,9 +53,6 @@ func (b *Bot) dispatchPage(stop, work context.Context, openKFID string, msgs []s
 		}
 		g.msgs = append(g.msgs, m)
 		if h.Origin == syncmsg.OriginCustomer {
-			if g.opener == "" {
-				g.opener = h.MsgID
-			}
 			g.newestCustomer = max(g.newestCustomer, h.SendTime)
 		}
 	}
@@ -87,7 +84,7 @@ func (b *Bot) dispatchPage(stop, work context.Context, openKFID string, msgs []s
 		case <-stop.Done():
 			fail()
 			wg.Wait()
-			return false
+			return false, handledIn(order)
 		}
 		wg.Go(func() {
 			defer func() { <-b.sem }()
@@ -105,14 +102,25 @@ func (b *Bot) dispatchPage(stop, work context.Context, openKFID string, msgs []s
 		})
 	}
 	wg.Wait()
-	return complete
+	return complete, handledIn(order)
+}
+
+// handledIn counts the messages of the page's conversations that ran through the handlers
+// in this pass (not those skipped as already processed).
+func handledIn(order []*conversation) int {
+	n := 0
+	for _, g := range order {
+		n += g.handled
+	}
+	return n
 }
 
 // conversation is the part of a page that belongs to one conversation.
 type conversation struct {
 	msgs           []syncmsg.Message
-	opener         string // msgid of the first customer message: it opens the reply window
-	newestCustomer int64  // send_time of the newest customer message in the page
+	opened         bool  // a customer message of the page has opened the reply window
+	handled        int   // messages handled in this pass (not skipped as duplicates)
+	newestCustomer int64 // send_time of the newest customer message in the page
 }
 
 // filterPage drops what must not reach handlers: history on a cold start, and messages the
@@ -223,6 +231,9 @@ func (b *Bot) process(stop, work context.Context, root HandlerFunc, msg syncmsg.
 	if ok, err := b.markProcessed(work, h, dedupKey); !ok {
 		return false, err
 	}
+	if burst != nil {
+		burst.handled++
+	}
 	return true, herr
 }
 
@@ -255,7 +266,13 @@ func (b *Bot) observeMessage(s *storage.Session, msg syncmsg.Message, h *syncmsg
 	switch h.Origin {
 	case syncmsg.OriginCustomer:
 		s.Messages++
-		if burst == nil || burst.opener == h.MsgID {
+		// The first customer message handled in this page opens the window; messages
+		// already processed before a replay are skipped before they get here, so they
+		// cannot hold the window of a newer burst shut.
+		if burst == nil || !burst.opened {
+			if burst != nil {
+				burst.opened = true
+			}
 			s.RepliesLeft = MaxRepliesPerMessage
 			s.WindowStart = sent
 			if burst != nil {

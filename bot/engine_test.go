@@ -474,7 +474,7 @@ func TestContextAccessors(t *testing.T) {
 	assert.Equal(t, 1, sess.Messages)
 }
 
-var _ = kf.Text{}
+
 
 // refusalObserver records the reasons of refused replies.
 type refusalObserver struct {
@@ -510,4 +510,32 @@ func TestObserverHearsWhyRepliesWereRefused(t *testing.T) {
 		count[r]++
 	}
 	assert.Equal(t, map[string]int{bot.RefusalQuota: 1, bot.RefusalHuman: 6, bot.RefusalNotCustomer: 6}, count)
+}
+
+// A page pulled again after a transient failure holds messages handled in the first pass;
+// a new customer message in it must still reopen the reply window (WeCom reset the
+// allowance when it arrived).
+func TestReplayedPageReopensTheWindowForNewMessages(t *testing.T) {
+	e := newEnv(t)
+	var failB atomic.Bool
+	failB.Store(true)
+	b := e.newBot(bot.WithConcurrency(1))
+	b.Handle(bot.Any(), func(c *bot.Context) error {
+		if c.ExternalUserID() == "wmB" && failB.Swap(false) {
+			return &kf.HTTPError{Op: "send_msg", StatusCode: 502, Status: "502 Bad Gateway"}
+		}
+		for i := range 3 {
+			if err := c.ReplyText(c.Text() + " " + string(rune('a'+i))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	e.srv.AddText(testKF, "wmA", "first")
+	e.srv.AddText(testKF, "wmB", "hello")
+	require.Error(t, b.Pull(t.Context(), testKF), "wmB failed for now: the page is not complete")
+	e.srv.AddText(testKF, "wmA", "second")
+	require.NoError(t, b.Pull(t.Context(), testKF))
+	assert.Len(t, e.srv.SentTo(testKF, "wmA"), 6, "three replies to each of wmA's messages")
+	assert.Len(t, e.srv.SentTo(testKF, "wmB"), 3)
 }

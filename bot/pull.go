@@ -30,6 +30,7 @@ type account struct {
 	token    string
 	tokenAt  time.Time
 	failures int
+	progress bool // the pass handled at least one message
 }
 
 // Notify tells the bot that openKFID has new messages; token is the callback Token that
@@ -102,6 +103,9 @@ func (b *Bot) pullLoop(id string, a *account) {
 	stop, work := b.pullCtx, b.workCtx
 	b.mu.Unlock()
 	for {
+		b.mu.Lock()
+		a.progress = false
+		b.mu.Unlock()
 		err := b.pullAccount(stop, work, id)
 		b.mu.Lock()
 		if stop.Err() != nil {
@@ -112,6 +116,12 @@ func (b *Bot) pullLoop(id string, a *account) {
 		if err != nil {
 			a.failures++
 			delay := retryDelay(b.opts.retryDelay, b.opts.maxRetryDelay, a.failures)
+			if errors.Is(err, errPageIncomplete) && a.progress {
+				// Some messages failed for now, others went through: go again soon,
+				// skipping what was done, instead of backing off as for an outage.
+				a.failures = 0
+				delay = min(delay, 50*time.Millisecond)
+			}
 			b.mu.Unlock()
 			level := slog.LevelError
 			if errors.Is(err, errLeaseHeld) {
@@ -238,7 +248,15 @@ func (b *Bot) pullAccount(stop, work context.Context, id string) error {
 			b.log.Warn("bot: some sync_msg items did not decode", slog.String(LogKeyOpenKFID, id), slog.Any(LogKeyError, derr))
 		}
 		lag := pageLag(b.opts.now(), msgs)
-		if !b.dispatchPage(stop, work, id, msgs, cold) {
+		complete, handled := b.dispatchPage(stop, work, id, msgs, cold)
+		if handled > 0 {
+			b.mu.Lock()
+			if a := b.accounts[id]; a != nil {
+				a.progress = true
+			}
+			b.mu.Unlock()
+		}
+		if !complete {
 			if stop.Err() != nil {
 				b.opts.observer.Pull(id, len(msgs), lag, stop.Err())
 				return nil // shutdown: the page is pulled again on the next run
