@@ -474,8 +474,6 @@ func TestContextAccessors(t *testing.T) {
 	assert.Equal(t, 1, sess.Messages)
 }
 
-
-
 // refusalObserver records the reasons of refused replies.
 type refusalObserver struct {
 	bot.NopObserver
