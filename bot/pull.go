@@ -116,14 +116,15 @@ func (b *Bot) pullLoop(id string, a *account) {
 		if err != nil {
 			a.failures++
 			delay := retryDelay(b.opts.retryDelay, b.opts.maxRetryDelay, a.failures)
+			level := slog.LevelError
 			if errors.Is(err, errPageIncomplete) && a.progress {
 				// Some messages failed for now, others went through: go again soon,
 				// skipping what was done, instead of backing off as for an outage.
 				a.failures = 0
 				delay = min(delay, 50*time.Millisecond)
+				level = slog.LevelWarn
 			}
 			b.mu.Unlock()
-			level := slog.LevelError
 			if errors.Is(err, errLeaseHeld) {
 				level = slog.LevelDebug
 			}
