@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// loadConfig is one load run.
+type loadConfig struct {
+	traffic
+	ceiling     bool   // answer with the direct client instead of kfbot
+	bin         string // the kfbot binary; "": kfbot in this process
+	rules       int    // rule count; 0: a Go handler (in-process only)
+	store       string // in-process store: memory or badger
+	concurrency int
+	senders     int
+	poke        string // in-process: callback or direct
+	warmup      time.Duration
+	duration    time.Duration
+	drain       time.Duration
+}
+
+// LoadResult is the outcome of a load run (kfbot or the ceiling).
+type LoadResult struct {
+	Name        string  `json:"name"`
+	Target      string  `json:"target"` // "ceiling (direct client)", "kfbot in-process", "kfbot binary"
+	Rules       int     `json:"rules"`
+	Store       string  `json:"store,omitempty"`
+	Poke        string  `json:"poke"`
+	Customers   int     `json:"customers"`
+	Burst       int     `json:"burst"`
+	Accounts    int     `json:"accounts"`
+	Concurrency int     `json:"concurrency"`
+	OfferedRate float64 `json:"offered_rate,omitempty"`
+
+	Seconds      float64 `json:"seconds"`
+	Replies      int64   `json:"replies"`
+	MsgsPerSec   float64 `json:"msgs_per_sec"`
+	P50Ms        float64 `json:"p50_ms"`
+	P95Ms        float64 `json:"p95_ms"`
+	P99Ms        float64 `json:"p99_ms"`
+	MaxMs        float64 `json:"max_ms"`
+	AllocsPerMsg float64 `json:"allocs_per_msg"`
+	CPUPerMsgUs  float64 `json:"cpu_per_msg_us"`
+	// HarnessCPUPerMsgUs is the CPU of kfbench itself (fake and customers) per message,
+	// when kfbot runs as a separate process.
+	HarnessCPUPerMsgUs float64 `json:"harness_cpu_per_msg_us,omitempty"`
+	RSSMiB             float64 `json:"rss_mib"`
+	PeakRSSMiB         float64 `json:"peak_rss_mib"`
+	HeapMiB            float64 `json:"heap_mib"`
+	RulesLoadMs        float64 `json:"rules_load_ms,omitempty"`
+	OfCeiling          float64 `json:"of_ceiling,omitempty"`
+
+	Sent       int64    `json:"sent"`
+	Answered   int64    `json:"answered"`
+	Lost       int64    `json:"lost"`
+	Duplicated int64    `json:"duplicated"`
+	Unexpected int64    `json:"unexpected"`
+	PokeErrors int64    `json:"poke_errors"`
+	Repokes    int64    `json:"repokes"`
+	GaveUp     int64    `json:"gave_up"` // customers who stopped waiting and were replaced
+	Late       int64    `json:"late"`    // replies that came after their customer gave up
+	LostIDs    []string `json:"lost_ids,omitempty"`
+	CloseError string   `json:"close_error,omitempty"`
+}
+
+// OK reports whether every message got exactly one reply.
+func (r *LoadResult) OK() bool {
+	return r.Lost == 0 && r.Duplicated == 0 && r.Unexpected == 0 && r.CloseError == ""
+}
+
+func runLoad(ctx context.Context, cfg loadConfig) (*LoadResult, error) {
+	f, err := startFake(cfg.seed)
+	if err != nil {
+		return nil, err
+	}
+	defer f.close()
+	if cfg.text == nil {
+		cfg.text = textFor(cfg.rules)
+	}
+	d := newDriver(f, cfg.traffic)
+	res := &LoadResult{
+		Rules: cfg.rules, Poke: cfg.poke, Customers: cfg.customers, Burst: cfg.burst,
+		Accounts: cfg.accounts, Concurrency: cfg.concurrency, OfferedRate: cfg.rate,
+	}
+	var tg target
+	switch {
+	case cfg.ceiling:
+		res.Name, res.Target, res.Rules, res.Poke, res.Concurrency = "ceiling", "direct client", 0, "direct", cfg.senders
+		tg, err = startDirect(ctx, f, cfg.accountNames(), cfg.senders)
+	case cfg.bin != "":
+		res.Name, res.Target, res.Store, res.Poke = "kfbot", "binary", "badger", "callback"
+		tg, err = startBinTarget(ctx, f, cfg)
+	default:
+		res.Name, res.Target, res.Store = "kfbot", "in-process", cfg.store
+		var p *inproc
+		p, err = startInproc(f, inprocConfig{rules: cfg.rules, store: cfg.store, concurrency: cfg.concurrency,
+			poke: cfg.poke, accounts: cfg.accountNames()})
+		if err == nil {
+			res.RulesLoadMs = ms(p.loadTime)
+			tg = p
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	d.setPoker(tg.poker())
+	d.start(ctx)
+	w := d.measure(ctx, tg, cfg.warmup, cfg.duration)
+	res.Lost = d.finish(cfg.drain)
+	res.LostIDs = d.t.lostIDs(20)
+	if err := tg.close(); err != nil {
+		res.CloseError = err.Error()
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+
+	secs := w.end.Sub(w.start).Seconds()
+	res.Seconds = secs
+	res.Replies = w.replies
+	res.MsgsPerSec = float64(w.replies) / secs
+	res.P50Ms, res.P95Ms, res.P99Ms = ms(d.t.hist.quantile(.50)), ms(d.t.hist.quantile(.95)), ms(d.t.hist.quantile(.99))
+	res.MaxMs = ms(d.t.hist.maximum())
+	if w.replies > 0 {
+		n := float64(w.replies)
+		if w.last.Mallocs > 0 {
+			res.AllocsPerMsg = float64(w.last.Mallocs-w.before.Mallocs) / n
+		}
+		res.CPUPerMsgUs = float64((w.last.CPU - w.before.CPU).Microseconds()) / n
+		if w.harness1.CPU > 0 {
+			res.HarnessCPUPerMsgUs = float64((w.harness1.CPU - w.harness0.CPU).Microseconds()) / n
+		}
+	}
+	res.RSSMiB, res.PeakRSSMiB, res.HeapMiB = mibs(w.last.RSS), mibs(w.last.PeakRSS), mibs(w.last.Heap)
+	res.Sent = d.t.sent.Load()
+	res.Answered = d.t.answered.Load()
+	res.Duplicated = d.t.duplicates.Load()
+	res.Unexpected = d.t.unexpected.Load()
+	res.PokeErrors = d.pokeErrors.Load()
+	res.Repokes = d.repokes.Load()
+	res.GaveUp = d.t.replaced.Load()
+	res.Late = d.t.late.Load()
+	return res, nil
+}
+
+// startBinTarget starts the binary on a fresh data directory with the generated rules.
+func startBinTarget(ctx context.Context, f *fake, cfg loadConfig) (*binTarget, error) {
+	if cfg.rules < 1 {
+		return nil, fmt.Errorf("the binary answers with rules: -rules must be at least 1 with -bin")
+	}
+	dir, err := os.MkdirTemp("", "kfbench-bin-run-")
+	if err != nil {
+		return nil, err
+	}
+	rulesFile := filepath.Join(dir, "rules.yaml")
+	if err := os.WriteFile(rulesFile, rulesYAML(cfg.rules), 0o644); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	p, err := startBin(ctx, f, binConfig{path: cfg.bin, dataDir: filepath.Join(dir, "data"), rulesFile: rulesFile,
+		accounts: cfg.accountNames(), concurrency: cfg.concurrency, logLevel: "info"})
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return &binTarget{f: f, p: p, hc: callbackClient(), dir: dir}, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func mibs(b uint64) float64 { return float64(b) / mib }
