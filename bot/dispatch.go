@@ -254,10 +254,11 @@ func (b *Bot) markProcessed(ctx context.Context, h *syncmsg.Header, dedupKey str
 //
 // WeCom's reply allowance is 5 messages after the customer's LAST message: a burst of
 // customer messages that arrived before the bot answered shares one allowance. So the
-// first customer message of the conversation in a page opens a fresh window that starts at
-// the page's newest customer message, and the rest of the burst does not reset it. (A
-// burst that spans pages may get a second allowance WeCom will not give; WeCom's 95001
-// then stops replies, and the next customer message starts over.)
+// first customer message of the conversation handled in a pass over a page opens a fresh
+// window that starts at the page's newest customer message, and the rest of the burst does
+// not reset it. (A burst that spans pages, or a page replayed after some of its replies
+// went out, may get a second allowance WeCom will not give; WeCom's 95001 then stops
+// replies, and the next customer message starts over.)
 func (b *Bot) observeMessage(s *storage.Session, msg syncmsg.Message, h *syncmsg.Header, burst *conversation) {
 	sent := time.Unix(h.SendTime, 0)
 	if s.FirstSeen.IsZero() {
