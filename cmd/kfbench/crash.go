@@ -41,22 +41,13 @@ type CrashResult struct {
 	MeanRestartMs float64 `json:"mean_restart_ms"` // exec to ready, after a SIGKILL
 	MaxRestartMs  float64 `json:"max_restart_ms"`
 
-	Sent           int64    `json:"sent"`
-	Answered       int64    `json:"answered"`
-	Lost           int64    `json:"lost"`
-	Duplicated     int64    `json:"duplicated"`
-	Unexpected     int64    `json:"unexpected"`
-	CleanRunSends  int64    `json:"clean_run_sends"`      // replies accepted during a clean restart after the stream: must be 0
-	CleanRunCalls  int64    `json:"clean_run_send_calls"` // kf/send_msg calls during that restart
-	PokeErrors     int64    `json:"poke_errors"`          // callbacks refused while kfbot was down
-	Repokes        int64    `json:"repokes"`
-	GaveUp         int64    `json:"gave_up"` // customers who stopped waiting and were replaced
-	Late           int64    `json:"late"`    // replies that came after their customer gave up
-	Stalls         int      `json:"stalls"`  // kill points not reached because replies stopped coming
-	LostIDs        []string `json:"lost_ids,omitempty"`
-	LogTail        string   `json:"log_tail,omitempty"`       // the last log lines of the run that stalled, if any
-	Refused        int64    `json:"refused"`                  // replies kfbot refused itself (logged), all runs
-	DuplicateMsgID int64    `json:"duplicate_msgid_refusals"` // sends the fake refused as an already used msgid
+	Counts
+	CleanRunSends  int64  `json:"clean_run_sends"`          // replies accepted during a clean restart after the stream: must be 0
+	CleanRunCalls  int64  `json:"clean_run_send_calls"`     // kf/send_msg calls during that restart
+	Stalls         int    `json:"stalls"`                   // kill points not reached because replies stopped coming
+	LogTail        string `json:"log_tail,omitempty"`       // the last log lines of the run that stalled, if any
+	Refused        int64  `json:"refused"`                  // replies kfbot refused itself (logged), all runs
+	DuplicateMsgID int64  `json:"duplicate_msgid_refusals"` // sends the fake refused as an already used msgid
 }
 
 // OK reports whether every message got exactly one reply.
@@ -170,14 +161,7 @@ func runCrash(ctx context.Context, cfg crashConfig) (*CrashResult, error) {
 	}
 	res.CleanRunCalls = int64(f.srv.Calls("send_msg") - before)
 	res.CleanRunSends = d.t.answered.Load() + d.t.duplicates.Load() + d.t.unexpected.Load() - answered
-	res.Sent = d.t.sent.Load()
-	res.Answered = d.t.answered.Load()
-	res.Duplicated = d.t.duplicates.Load()
-	res.Unexpected = d.t.unexpected.Load()
-	res.PokeErrors = d.pokeErrors.Load()
-	res.Repokes = d.repokes.Load()
-	res.GaveUp = d.t.replaced.Load()
-	res.Late = d.t.late.Load()
+	res.collect(d)
 	res.DuplicateMsgID = f.errorCounts()["errcode 40058"]
 	return res, nil
 }

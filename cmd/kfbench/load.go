@@ -54,17 +54,8 @@ type LoadResult struct {
 	RulesLoadMs        float64 `json:"rules_load_ms,omitempty"`
 	OfCeiling          float64 `json:"of_ceiling,omitempty"`
 
-	Sent       int64    `json:"sent"`
-	Answered   int64    `json:"answered"`
-	Lost       int64    `json:"lost"`
-	Duplicated int64    `json:"duplicated"`
-	Unexpected int64    `json:"unexpected"`
-	PokeErrors int64    `json:"poke_errors"`
-	Repokes    int64    `json:"repokes"`
-	GaveUp     int64    `json:"gave_up"` // customers who stopped waiting and were replaced
-	Late       int64    `json:"late"`    // replies that came after their customer gave up
-	LostIDs    []string `json:"lost_ids,omitempty"`
-	CloseError string   `json:"close_error,omitempty"`
+	Counts
+	CloseError string `json:"close_error,omitempty"`
 }
 
 // OK reports whether every message got exactly one reply.
@@ -136,14 +127,7 @@ func runLoad(ctx context.Context, cfg loadConfig) (*LoadResult, error) {
 		}
 	}
 	res.RSSMiB, res.PeakRSSMiB, res.HeapMiB = mibs(w.last.RSS), mibs(w.last.PeakRSS), mibs(w.last.Heap)
-	res.Sent = d.t.sent.Load()
-	res.Answered = d.t.answered.Load()
-	res.Duplicated = d.t.duplicates.Load()
-	res.Unexpected = d.t.unexpected.Load()
-	res.PokeErrors = d.pokeErrors.Load()
-	res.Repokes = d.repokes.Load()
-	res.GaveUp = d.t.replaced.Load()
-	res.Late = d.t.late.Load()
+	res.collect(d)
 	return res, nil
 }
 

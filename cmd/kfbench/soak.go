@@ -72,16 +72,8 @@ type SoakResult struct {
 	BotErrors      int64   `json:"bot_errors"`
 	BotRefused     int64   `json:"bot_refused"` // replies kfbot refused itself (quota, window, …)
 
-	Sent       int64    `json:"sent"`
-	Answered   int64    `json:"answered"`
-	Lost       int64    `json:"lost"`
-	Duplicated int64    `json:"duplicated"`
-	Unexpected int64    `json:"unexpected"`
-	PokeErrors int64    `json:"poke_errors"`
-	GaveUp     int64    `json:"gave_up"` // customers who stopped waiting and were replaced
-	Late       int64    `json:"late"`    // replies that came after their customer gave up
-	LostIDs    []string `json:"lost_ids,omitempty"`
-	CloseError string   `json:"close_error,omitempty"`
+	Counts
+	CloseError string `json:"close_error,omitempty"`
 }
 
 // OK reports whether every message got exactly one reply.
@@ -173,13 +165,7 @@ loop:
 	res.Flat = res.Judged && res.LastThirdAnon <= cfg.flat*res.FirstThirdAnon &&
 		res.LastThirdHeap <= cfg.flat*res.FirstThirdHeap
 	res.BotWarnings, res.BotErrors, res.BotRefused = p.warnings.Load(), p.errors.Load(), p.refused.Load()
-	res.Sent = d.t.sent.Load()
-	res.Answered = d.t.answered.Load()
-	res.Duplicated = d.t.duplicates.Load()
-	res.Unexpected = d.t.unexpected.Load()
-	res.PokeErrors = d.pokeErrors.Load()
-	res.GaveUp = d.t.replaced.Load()
-	res.Late = d.t.late.Load()
+	res.collect(d)
 	return res, nil
 }
 

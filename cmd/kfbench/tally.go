@@ -299,3 +299,31 @@ func (t *tally) lostIDs(limit int) []string {
 // failures counts correctness failures: duplicates and unexpected replies (lost messages
 // are counted after draining, by the caller).
 func (t *tally) failures() int64 { return t.duplicates.Load() + t.unexpected.Load() }
+
+// Counts is the exactly-once accounting every result carries: each reply is matched to the
+// message it answers (its text names the inbound msgid).
+type Counts struct {
+	Sent       int64    `json:"sent"`
+	Answered   int64    `json:"answered"`
+	Lost       int64    `json:"lost"`
+	Duplicated int64    `json:"duplicated"`
+	Unexpected int64    `json:"unexpected"`
+	PokeErrors int64    `json:"poke_errors"` // callbacks refused (for crash: while kfbot was down)
+	Repokes    int64    `json:"repokes"`
+	GaveUp     int64    `json:"gave_up"` // customers who stopped waiting and were replaced
+	Late       int64    `json:"late"`    // replies that came after their customer gave up
+	LostIDs    []string `json:"lost_ids,omitempty"`
+}
+
+// collect copies the driver's counts, except Lost and LostIDs, which the run sets when it
+// finishes draining.
+func (c *Counts) collect(d *driver) {
+	c.Sent = d.t.sent.Load()
+	c.Answered = d.t.answered.Load()
+	c.Duplicated = d.t.duplicates.Load()
+	c.Unexpected = d.t.unexpected.Load()
+	c.PokeErrors = d.pokeErrors.Load()
+	c.Repokes = d.repokes.Load()
+	c.GaveUp = d.t.replaced.Load()
+	c.Late = d.t.late.Load()
+}
