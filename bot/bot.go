@@ -359,3 +359,18 @@ func (b *Bot) poll(ctx context.Context) {
 		}
 	}
 }
+
+// Ready reports whether the bot is serving: nil while it runs and its pulls succeed, else
+// an error saying why not (not started, shutting down, or the reason the last pulls failed).
+// The binary answers GET /readyz with it.
+func (b *Bot) Ready(ctx context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case !b.running || b.pullCtx == nil:
+		return errors.New("bot: not running")
+	case b.stopping:
+		return errors.New("bot: shutting down")
+	}
+	return nil
+}

@@ -20,6 +20,10 @@ var (
 	// ErrLeaseNotHeld reports a renewal by an owner that does not hold the lease (it never
 	// did, it released it, or the lease expired).
 	ErrLeaseNotHeld = errors.New("storage: lease not held")
+	// ErrNoSpace reports that a store refused a write because its disk is nearly full.
+	// Nothing was written; the write succeeds again once space is freed. The engine stops
+	// pulling while it sees this error (messages wait on WeCom) and resumes by itself.
+	ErrNoSpace = errors.New("storage: not enough free disk space")
 )
 
 // Default TTLs, used when a caller passes a TTL ≤ 0.
