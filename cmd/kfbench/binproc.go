@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,7 +25,7 @@ import (
 func buildKfbot(ctx context.Context, dir string) (string, error) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		return "", fmt.Errorf("no go command on PATH to build kfbot (install Go, or pass -bin PATH): %w", err)
 	}
 	out := filepath.Join(dir, "kfbot")
 	cmd := exec.CommandContext(ctx, goTool, "build", "-o", out, "github.com/kfbot/kfbot/cmd/kfbot")

@@ -296,10 +296,6 @@ func (t *tally) lostIDs(limit int) []string {
 	return ids
 }
 
-// failures counts correctness failures: duplicates and unexpected replies (lost messages
-// are counted after draining, by the caller).
-func (t *tally) failures() int64 { return t.duplicates.Load() + t.unexpected.Load() }
-
 // Counts is the exactly-once accounting every result carries: each reply is matched to the
 // message it answers (its text names the inbound msgid).
 type Counts struct {

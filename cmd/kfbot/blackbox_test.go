@@ -61,9 +61,11 @@ func kfbotBinary(tb testing.TB) string {
 		if binErr != nil {
 			return
 		}
+		// go test puts its own GOROOT/bin first on PATH.
 		goTool, err := exec.LookPath("go")
 		if err != nil {
-			goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+			binErr = fmt.Errorf("no go command on PATH to build kfbot: %w", err)
+			return
 		}
 		binPath = filepath.Join(binDir, "kfbot")
 		cmd := exec.Command(goTool, "build", "-ldflags", "-X main.version="+testVersion, "-o", binPath, ".")

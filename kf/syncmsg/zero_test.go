@@ -74,7 +74,7 @@ func TestZeroFieldsFindsNestedZeros(t *testing.T) {
 		In *inner
 		L  []inner
 		N  *inner
-		hi int
+		hi int //lint:ignore U1000 an unexported field, which zeroFields must skip
 	}
 	got := zeroFields(&outer{X: 1, In: &inner{A: "a"}, L: []inner{{A: "a", B: "b"}, {B: "b"}}})
 	require.Equal(t, []string{"In.B", "L[1].A", "N"}, got)
