@@ -187,3 +187,17 @@ func FuzzDecodeBody(f *testing.F) {
 		}
 	})
 }
+
+// Every code with a meaning also has a hint, and a hint never contains "; ",
+// so "; what to do: " stays the last separator of APIError.Error.
+func TestEveryKnownCodeHasAHint(t *testing.T) {
+	for code := range codeText {
+		h := CodeHint(code)
+		assert.NotEmpty(t, h, "code %d", code)
+		assert.NotContains(t, h, "; ", "code %d", code)
+		assert.False(t, strings.HasSuffix(h, "."), "code %d ends with a period", code)
+	}
+	for code := range codeHint {
+		assert.NotEmpty(t, CodeText(code), "code %d has a hint but no meaning", code)
+	}
+}

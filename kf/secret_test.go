@@ -120,7 +120,7 @@ func TestErrmsgEchoingTheTokenIsScrubbed(t *testing.T) {
 	f := newFake().on("kf/sync_msg", seq(errJSON(40058, "invalid parameter near access_token=tok-1")))
 	_, err := newClient(f).SyncMsg(t.Context(), kf.SyncMsgRequest{OpenKFID: "wk1"})
 	require.ErrorIs(t, err, kf.ErrInvalidParameter)
-	assert.Equal(t, "kf: sync_msg: errcode 40058: invalid parameter near access_token=REDACTED", err.Error())
+	assert.Equal(t, "kf: sync_msg: errcode 40058: invalid parameter near access_token=REDACTED; what to do: "+kf.CodeHint(40058), err.Error())
 }
 
 func TestDebugLogPerCallWithoutSecrets(t *testing.T) {
