@@ -1,0 +1,60 @@
+package layering
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// privateDocs matches the names of design notes that are not in the
+// repository. Code and docs cite what a reader can open instead: the official
+// WeCom page, a dependency's own docs, or the fact itself.
+var privateDocs = regexp.MustCompile(`\b(kf-api|deps|design|style|wecom-provider|ai-backends)\.md\b`)
+
+// TestNoCitationsOfDocsOutsideTheRepository fails when a Go, Markdown or YAML
+// file of the module cites one of those notes.
+func TestNoCitationsOfDocsOutsideTheRepository(t *testing.T) {
+	root := filepath.Join("..", "..")
+	_, err := os.Stat(filepath.Join(root, "go.mod"))
+	require.NoError(t, err, "the module root is two levels up")
+	self, err := filepath.Abs("docs_test.go")
+	require.NoError(t, err)
+	checked := 0
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name := d.Name(); path != root && (strings.HasPrefix(name, ".") || name == "testdata") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		switch filepath.Ext(path) {
+		case ".go", ".md", ".yaml", ".yml":
+		default:
+			return nil
+		}
+		if abs, _ := filepath.Abs(path); abs == self {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		checked++
+		for i, line := range strings.Split(string(data), "\n") {
+			if m := privateDocs.FindString(line); m != "" {
+				t.Errorf("%s:%d cites %s, which is not in the repository: cite the official page (e.g. https://developer.work.weixin.qq.com/document/path/90313) or state the fact", path, i+1, m)
+			}
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.Greater(t, checked, 100, "the walk found the module's files")
+}
