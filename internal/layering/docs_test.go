@@ -58,3 +58,19 @@ func TestNoCitationsOfDocsOutsideTheRepository(t *testing.T) {
 	require.NoError(t, err)
 	require.Greater(t, checked, 100, "the walk found the module's files")
 }
+
+// The module is not published, so `go install …@latest` cannot fetch it: the
+// READMEs install the binary from a clone.
+func TestREADMEsInstallFromAClone(t *testing.T) {
+	for _, readme := range []string{"README.md", "README.zh-CN.md"} {
+		t.Run(readme, func(t *testing.T) {
+			doc, err := os.ReadFile(filepath.Join("..", "..", readme))
+			require.NoError(t, err)
+			if m := regexp.MustCompile(`go install [A-Za-z0-9./_-]+@latest`).FindString(string(doc)); m != "" {
+				t.Errorf("%s shows %q, which cannot fetch an unpublished module", readme, m)
+			}
+			const clone = "git clone https://github.com/kfbot/kfbot.git && cd kfbot && go install ./cmd/kfbot"
+			require.True(t, strings.Contains(string(doc), clone), "%s shows the install from a clone: %s", readme, clone)
+		})
+	}
+}
