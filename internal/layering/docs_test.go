@@ -74,3 +74,16 @@ func TestREADMEsInstallFromAClone(t *testing.T) {
 		})
 	}
 }
+
+// The repository carries its licence, and the READMEs link it.
+func TestLicenseIsMIT(t *testing.T) {
+	lic, err := os.ReadFile(filepath.Join("..", "..", "LICENSE"))
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(string(lic), "MIT License\n\nCopyright (c) 2026 The kfbot authors\n"))
+	require.Contains(t, string(lic), `THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND`)
+	for _, readme := range []string{"README.md", "README.zh-CN.md"} {
+		doc, err := os.ReadFile(filepath.Join("..", "..", readme))
+		require.NoError(t, err)
+		require.True(t, strings.Contains(string(doc), "[LICENSE](LICENSE)"), "%s links the LICENSE", readme)
+	}
+}
