@@ -1,7 +1,6 @@
 package kf_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -200,12 +199,4 @@ func okJSON(fields string) string {
 		return `{"errcode":0,"errmsg":"ok"}`
 	}
 	return `{"errcode":0,"errmsg":"ok",` + fields + `}`
-}
-
-func mustJSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
 }
