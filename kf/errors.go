@@ -22,8 +22,8 @@ type APIError struct {
 	// Code is WeCom's `errcode`.
 	Code int
 	// Message is WeCom's `errmsg`, verbatim (it usually ends with a
-	// "hint: [...]" request id). Never branch on it. Occurrences of the access
-	// token or the secret are replaced with REDACTED.
+	// "hint: [...]" request id). Never branch on it. Whole occurrences of the
+	// access token or the secret are replaced with REDACTED.
 	Message string
 }
 
@@ -185,7 +185,8 @@ var codeHint = map[int]string{
 	40007: "the media_id is unknown or expired (temporary media lives 3 days): upload the file again and send the new media_id",
 	40008: "send only the message types that kf/send_msg accepts",
 	40013: "the corp ID is wrong: copy it from the WeCom admin console, 我的企业 → 企业ID (it starts with ww)",
-	40014: hintToken, 41001: hintToken, 42001: hintToken,
+	40014: hintToken, 42001: hintToken,
+	41001: hintToken + " (a token from the 微信客服 system-app secret also gets 41001: " + hintAPIApp + ")",
 	40058: "a request field is missing, empty or too long: fix the request, repeating it will not help",
 	40091: hintSecret,
 	44004: "the text is empty: send a non-empty content",

@@ -47,6 +47,7 @@ func TestAPIErrorHintSaysWhatToDo(t *testing.T) {
 		{95002, []string{"48 hours", "until the customer writes again"}},
 		{95031, []string{"48 hours", "until the customer writes again"}},
 		{40014, []string{"retries once"}},
+		{41001, []string{"retries once", "可调用接口的应用"}},
 	}
 	for _, tt := range tests {
 		t.Run(strconv.Itoa(tt.code), func(t *testing.T) {
