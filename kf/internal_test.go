@@ -201,3 +201,32 @@ func TestEveryKnownCodeHasAHint(t *testing.T) {
 		assert.NotEmpty(t, CodeText(code), "code %d has a hint but no meaning", code)
 	}
 }
+
+// FuzzScrub checks scrub against a plain definition for secrets made of ID
+// bytes: text without the secret is left as it is, and no whole occurrence of
+// the secret is left over.
+func FuzzScrub(f *testing.F) {
+	f.Add("corpid=ww0123abcdef&corpsecret=abc", "abc")
+	f.Add("tok-1 tok-12 xtok-1", "tok-1")
+	f.Add("aaa aa a", "aa")
+	f.Fuzz(func(t *testing.T, s, sec string) {
+		if sec == "" || sec == redacted || strings.IndexFunc(sec, func(r rune) bool { return r >= 0x80 || !isIDByte(byte(r)) }) >= 0 {
+			t.Skip("only non-empty secrets of ID bytes")
+		}
+		got := scrub(s, sec)
+		if !strings.Contains(s, sec) {
+			require.Equal(t, s, got)
+			return
+		}
+		for i := 0; ; i++ {
+			j := strings.Index(got[i:], sec)
+			if j < 0 {
+				break
+			}
+			i += j
+			end := i + len(sec)
+			whole := (i == 0 || !isIDByte(got[i-1])) && (end == len(got) || !isIDByte(got[end]))
+			require.False(t, whole, "a whole %q is left at %d in %q", sec, i, got)
+		}
+	})
+}
