@@ -22,7 +22,7 @@ var errPageIncomplete = errors.New("bot: page not fully handled (transient failu
 // errLeaseHeld: another replica is pulling this account; try again later.
 var errLeaseHeld = errors.New("bot: another instance holds the pull lease")
 
-// account is the pull state of one KF account: the dirty-bit runner of deps.md §3 plus
+// account is the pull state of one KF account: a dirty-bit runner (triggers during a pull coalesce into one more pull) plus
 // the freshest callback token.
 type account struct {
 	running  bool // a puller goroutine exists

@@ -16,7 +16,7 @@ import (
 	"github.com/kfbot/kfbot/storage"
 )
 
-// Limits WeCom puts on replies (kf-api.md §4.1, §4.3).
+// Limits WeCom puts on replies (https://developer.work.weixin.qq.com/document/path/94677).
 const (
 	// MaxRepliesPerMessage is how many messages may be sent after one customer message.
 	MaxRepliesPerMessage = 5

@@ -34,7 +34,7 @@ type Client struct {
 
 // NewClient returns a Client for the corp corpID (`corpid`, "ww…") and the
 // secret of the self-built app authorised for 微信客服 (`corpsecret`; see
-// kf-api.md §0.2). It does no I/O; the first call fetches a token. Use
+// https://developer.work.weixin.qq.com/document/path/94670). It does no I/O; the first call fetches a token. Use
 // [Client.Ping] to check the credentials at start-up.
 //
 // Configuration problems (an invalid base URL, a missing corpID or secret

@@ -47,7 +47,9 @@
 // # Errors
 //
 // A non-zero errcode is returned as [*APIError]; its text reads
-// "kf: send_msg: errcode 95018: <errmsg>". Match codes with [errors.Is]
+// "kf: send_msg: errcode 95018: <errmsg>; what to do: <hint>", where the hint
+// ([APIError.Hint], [CodeHint]) names the setting or console page to fix, or
+// what happens next. Match codes with [errors.Is]
 // against the sentinels, which compare by code through any wrapping, or read
 // the code with [errors.As]:
 //
@@ -57,7 +59,7 @@
 //	}
 //	var apiErr *kf.APIError
 //	if errors.As(err, &apiErr) {
-//		log.Printf("errcode %d (%s)", apiErr.Code, kf.CodeText(apiErr.Code))
+//		log.Printf("errcode %d (%s): %s", apiErr.Code, kf.CodeText(apiErr.Code), apiErr.Hint())
 //	}
 //
 // Non-2xx answers without an errcode are [*HTTPError]; a 2xx answer that is

@@ -22,13 +22,15 @@ type APIError struct {
 	// Code is WeCom's `errcode`.
 	Code int
 	// Message is WeCom's `errmsg`, verbatim (it usually ends with a
-	// "hint: [...]" request id). Never branch on it. Occurrences of the access
-	// token or the secret are replaced with REDACTED.
+	// "hint: [...]" request id). Never branch on it. Whole occurrences of the
+	// access token or the secret are replaced with REDACTED.
 	Message string
 }
 
-// Error returns "kf: <op>: errcode <code>: <errmsg>". When errmsg is empty the
-// short English meaning from [CodeText] is used instead.
+// Error returns "kf: <op>: errcode <code>: <errmsg>; what to do: <hint>".
+// When errmsg is empty the short English meaning from [CodeText] is used
+// instead; the "what to do" part is [APIError.Hint] and is left out for a
+// code without one.
 func (e *APIError) Error() string {
 	msg := e.Message
 	if msg == "" {
@@ -42,8 +44,17 @@ func (e *APIError) Error() string {
 	if msg != "" {
 		s += ": " + msg
 	}
+	if h := e.Hint(); h != "" {
+		s += "; what to do: " + h
+	}
 	return s
 }
+
+// Hint says what to do about the error, in English without a final period:
+// which setting or console page to check, or what the caller (or the client
+// by itself) does next. It is [CodeHint] of e.Code, so it is "" for a code
+// without a hint.
+func (e *APIError) Hint() string { return CodeHint(e.Code) }
 
 // Is reports whether target is an *APIError with the same Code.
 func (e *APIError) Is(target error) bool {
@@ -114,7 +125,8 @@ var (
 	ErrNoConsultation48h = apiErr(95031, "no customer consultation within 48h")
 )
 
-// codeText maps errcodes to a short English meaning (kf-api.md §8).
+// codeText maps errcodes to a short English meaning (codes of
+// https://developer.work.weixin.qq.com/document/path/90313 and of the KF pages).
 var codeText = map[int]string{
 	-1: "system busy", 40001: "invalid secret", 40003: "invalid userid",
 	40004: "invalid media type", 40005: "invalid type parameter", 40006: "invalid file size",
@@ -142,6 +154,76 @@ var codeText = map[int]string{
 // CodeText returns a short English meaning of a WeCom errcode, or "" for a
 // code not in the table. Useful for logs and metrics labels.
 func CodeText(code int) string { return codeText[code] }
+
+// CodeHint returns what to do about a WeCom errcode, or "" for a code
+// without a hint: which setting or WeCom admin console page
+// (https://work.weixin.qq.com/wework_admin) to check, or what the client does
+// by itself. [APIError.Error] ends with it.
+func CodeHint(code int) string { return codeHint[code] }
+
+// Console paths name the WeCom admin console's Chinese menu items, as the
+// admin sees them.
+const (
+	hintSecret = "use the corp ID (我的企业 → 企业ID) with the Secret of the self-built app that " +
+		"微信客服 → 可调用接口的应用 lists (应用管理 → the app → Secret). Since 2023-12-01 the 微信客服 " +
+		"system-app secret no longer works for new corps, and repeated wrong secrets get the IP banned for an hour"
+	hintToken   = "the client fetches a new access token and retries once by itself, and if it keeps happening, check the TokenSource"
+	hintMedia   = "check the media type and size (image JPG/PNG ≤ 10 MB, voice AMR ≤ 2 MB and ≤ 60 s, video MP4 ≤ 10 MB, file ≤ 20 MB)"
+	hintNoReply = "the bot cannot send to this customer until the customer writes again"
+	hintAPIApp  = "in the WeCom admin console add this self-built app under 微信客服 → 可调用接口的应用, " +
+		"and let it manage the KF accounts (微信客服 → 通过API管理微信客服账号)"
+)
+
+// codeHint maps errcodes to what to do (codes of
+// https://developer.work.weixin.qq.com/document/path/90313 and the 95xxx codes
+// of the KF pages).
+var codeHint = map[int]string{
+	-1:    "WeCom is busy: the client retries with back-off, and if it persists, try again later",
+	40001: hintSecret,
+	40003: "the userid is not a member of the corp: use the WeCom userid of a servicer (接待人员) of this KF account",
+	40004: hintMedia, 40005: hintMedia, 40006: hintMedia, 40009: hintMedia, 40011: hintMedia,
+	40007: "the media_id is unknown or expired (temporary media lives 3 days): upload the file again and send the new media_id",
+	40008: "send only the message types that kf/send_msg accepts",
+	40013: "the corp ID is wrong: copy it from the WeCom admin console, 我的企业 → 企业ID (it starts with ww)",
+	40014: hintToken, 42001: hintToken,
+	41001: hintToken + " (a token from the 微信客服 system-app secret also gets 41001: " + hintAPIApp + ")",
+	40058: "a request field is missing, empty or too long: fix the request, repeating it will not help",
+	40091: hintSecret,
+	44004: "the text is empty: send a non-empty content",
+	45001: "the media file is too large: keep image and video ≤ 10 MB, voice ≤ 2 MB, file ≤ 20 MB",
+	45002: "the content is too long (text: at most 2048 bytes): shorten it or split it into several messages",
+	45009: "the API frequency limit was hit (a ban of a minute or an hour, which repeated wrong secrets cause too): " +
+		"slow down (the client retries after a long pause)",
+	45033: "too many concurrent calls of this API: lower the concurrency (the client retries with back-off)",
+	48002: "the app may not call this API: " + hintAPIApp,
+	60011: "the app has no permission for this user or department: add them to the app's visible range (应用管理 → the app → 可见范围)",
+	60020: "this server's IP is not trusted: add its public egress IP to the app's 企业可信IP (应用管理 → the app → 企业可信IP)",
+	90206: "bind the mini program to the corp (应用管理 → 小程序) before sending it",
+	90207: "the mini program appid is wrong: use the appid of a mini program bound to the corp",
+	95000: "the open_kfid is malformed: copy it from the KF account list (kf/account/list)",
+	95001: "the 5 replies allowed per customer message are used up: " + hintNoReply,
+	95002: "more than 48 hours passed since the customer's last message: " + hintNoReply,
+	95003: "the corp is not verified (企业认证), which limits consultations: verify the corp in the WeCom admin console",
+	95004: "the open_kfid does not exist (deleted, or of another corp): remove it from the configuration",
+	95005: "the corp has reached its number of KF accounts: delete an unused account first",
+	95006: "the KF account name is invalid: choose another name",
+	95007: "the callback Token is expired or invalid: pull without it, or wait for the next callback",
+	95008: "a menu has at most 10 items: remove some",
+	95009: "use only click, view, miniprogram and text menu items",
+	95011: "微信客服 is used inside WeCom, but the secret is the standalone KF one: " + hintSecret,
+	95012: "微信客服 is not used inside WeCom, but the secret is a WeCom app's: use the secret from kf.weixin.qq.com → 开发配置, " +
+		"or move 微信客服 into WeCom",
+	95013: "the session has ended: read the service state again (kf/service_state/get) before acting on it",
+	95014: "pick a servicer of this KF account, activated in WeCom and within the app's visible range",
+	95016: "this service-state change is not allowed from the current state: read the state first (kf/service_state/get)",
+	95017: "the API switch of 微信客服 is off: " + hintAPIApp,
+	95018: "a human servicer owns the session, or it is older than 48 hours: " + hintNoReply,
+	95019: "the servicer stopped receiving or is suspended: pick another servicer",
+	95021: "configure the upgrade-service members or groups (升级服务) in the WeCom admin console first",
+	95023: "the API switch of 微信客服 is granted to another (代开发) app: " + hintAPIApp,
+	95030: "the KF component forbids this message type: send another type",
+	95031: "the customer has not written within the last 48 hours: " + hintNoReply,
+}
 
 // HTTPError is an HTTP answer other than 2xx that carried no WeCom errcode,
 // e.g. an HTML 502 page from a proxy. 5xx and 429 are retried.

@@ -3,9 +3,11 @@ package kf_test
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/kfbot/kfbot/kf"
 )
@@ -15,14 +17,52 @@ func TestAPIErrorText(t *testing.T) {
 		err  *kf.APIError
 		want string
 	}{
-		{&kf.APIError{Op: "send_msg", Code: 95018, Message: "invalid state, hint: [123]"}, "kf: send_msg: errcode 95018: invalid state, hint: [123]"},
-		{&kf.APIError{Op: "sync_msg", Code: 45009}, "kf: sync_msg: errcode 45009: api frequency limit exceeded"},
+		{&kf.APIError{Op: "send_msg", Code: 95018, Message: "invalid state, hint: [123]"},
+			"kf: send_msg: errcode 95018: invalid state, hint: [123]; what to do: " + kf.CodeHint(95018)},
+		{&kf.APIError{Op: "sync_msg", Code: 45009}, "kf: sync_msg: errcode 45009: api frequency limit exceeded; what to do: " + kf.CodeHint(45009)},
 		{&kf.APIError{Op: "x", Code: 12345}, "kf: x: errcode 12345"},
-		{kf.ErrSessionStateForbidsSend, "kf: errcode 95018: session state forbids sending"},
+		{&kf.APIError{Op: "x", Code: 12345, Message: "new code"}, "kf: x: errcode 12345: new code"},
+		{kf.ErrSessionStateForbidsSend, "kf: errcode 95018: session state forbids sending; what to do: " + kf.CodeHint(95018)},
 	}
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, tt.err.Error())
 	}
+}
+
+// The hints a new user meets first say which setting or console page to fix,
+// and the refused-send codes say that the bot waits for the customer.
+func TestAPIErrorHintSaysWhatToDo(t *testing.T) {
+	tests := []struct {
+		code int
+		want []string
+	}{
+		{40001, []string{"Secret", "可调用接口的应用", "企业ID"}},
+		{40013, []string{"企业ID"}},
+		{60020, []string{"企业可信IP", "egress IP"}},
+		{48002, []string{"可调用接口的应用", "通过API管理微信客服账号"}},
+		{95017, []string{"可调用接口的应用"}},
+		{45009, []string{"slow down"}},
+		{95018, []string{"human servicer", "until the customer writes again"}},
+		{95001, []string{"5 replies", "until the customer writes again"}},
+		{95002, []string{"48 hours", "until the customer writes again"}},
+		{95031, []string{"48 hours", "until the customer writes again"}},
+		{40014, []string{"retries once"}},
+		{41001, []string{"retries once", "可调用接口的应用"}},
+	}
+	for _, tt := range tests {
+		t.Run(strconv.Itoa(tt.code), func(t *testing.T) {
+			err := fmt.Errorf("bot: reply to m1: %w", &kf.APIError{Op: "send_msg", Code: tt.code, Message: "errmsg, hint: [1]"})
+			var apiErr *kf.APIError
+			require.ErrorAs(t, err, &apiErr)
+			assert.Equal(t, kf.CodeHint(tt.code), apiErr.Hint())
+			for _, w := range tt.want {
+				assert.Contains(t, apiErr.Hint(), w)
+			}
+			assert.Contains(t, err.Error(), "errmsg, hint: [1]; what to do: "+apiErr.Hint(), "wrapped errors and loggers show the hint")
+		})
+	}
+	assert.Empty(t, kf.CodeHint(12345))
+	assert.Empty(t, (&kf.APIError{Code: 12345}).Hint())
 }
 
 func TestAPIErrorIsComparesCodesThroughWrapping(t *testing.T) {

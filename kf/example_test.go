@@ -76,7 +76,7 @@ func ExampleAPIError() {
 	// Output:
 	// a human owns this session; stop replying
 	// send_msg 95018 session state forbids sending false
-	// reply: kf: send_msg: errcode 95018: invalid service state, hint: [1700000000]
+	// reply: kf: send_msg: errcode 95018: invalid service state, hint: [1700000000]; what to do: a human servicer owns the session, or it is older than 48 hours: the bot cannot send to this customer until the customer writes again
 }
 
 func ExampleSendMsgRequest_MarshalJSON() {

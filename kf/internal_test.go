@@ -29,9 +29,40 @@ func TestRedactURL(t *testing.T) {
 }
 
 func TestScrub(t *testing.T) {
-	assert.Equal(t, "x REDACTED y REDACTED", scrub("x tok y a/b+c", "tok", "a/b+c"))
-	assert.Equal(t, "q=REDACTED", scrub("q=a%2Fb%2Bc", "a/b+c"), "query-escaped form")
-	assert.Equal(t, "unchanged", scrub("unchanged", ""))
+	tests := []struct {
+		name    string
+		in      string
+		secrets []string
+		want    string
+	}{
+		{"whole words", "x tok y a/b+c", []string{"tok", "a/b+c"}, "x REDACTED y REDACTED"},
+		{"query-escaped form", "q=a%2Fb%2Bc", []string{"a/b+c"}, "q=REDACTED"},
+		{"empty secret", "unchanged", []string{""}, "unchanged"},
+		{"short secret inside a corp id", "corpid ww0123abcdef", []string{"abc"}, "corpid ww0123abcdef"},
+		{"short secret at the start and end of other values", "abcdef xabc abc_1 a-abc", []string{"abc"}, "abcdef xabc abc_1 a-abc"},
+		{"short secret alone", "abc, (abc) \"abc\" abc.", []string{"abc"}, "REDACTED, (REDACTED) \"REDACTED\" REDACTED."},
+		{"gettoken query", "/cgi-bin/gettoken?corpid=ww0123abcdef&corpsecret=abc", []string{"abc"}, "/cgi-bin/gettoken?corpid=ww0123abcdef&corpsecret=REDACTED"},
+		{"api query", "/cgi-bin/kf/sync_msg?access_token=tok-1&debug=1", []string{"tok-1"}, "/cgi-bin/kf/sync_msg?access_token=REDACTED&debug=1"},
+		{"token that is a prefix of another token", "tok-1 tok-12", []string{"tok-1"}, "REDACTED tok-12"},
+		{"secret inside REDACTED is not re-redacted", "access_token=tok corpsecret=ACTED", []string{"tok", "ACTED"}, "access_token=REDACTED corpsecret=REDACTED"},
+		{"secret that is a substring of the token", "access_token=abc123 corpsecret=abc", []string{"abc123", "abc"}, "access_token=REDACTED corpsecret=REDACTED"},
+		{"the same, secrets in the other order", "access_token=abc123 corpsecret=abc", []string{"abc", "abc123"}, "access_token=REDACTED corpsecret=REDACTED"},
+		{"overlapping occurrences", "aaa aa", []string{"aa"}, "aaa REDACTED"},
+		{"escaped secret inside another escaped value", "q=xa%2Fb", []string{"a/b"}, "q=xa%2Fb"},
+		{"secret starting with a separator", "x/tail", []string{"/tail"}, "xREDACTED"},
+		{"non-ASCII borders", "密钥abc。", []string{"abc"}, "密钥REDACTED。"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, scrub(tt.in, tt.secrets...))
+		})
+	}
+}
+
+func TestRedactURLKeepsOtherValuesWithAShortSecret(t *testing.T) {
+	got := redactURL("https://h/cgi-bin/gettoken?corpid=ww0123abcdef&corpsecret=abc")
+	assert.Equal(t, "https://h/cgi-bin/gettoken?corpid=ww0123abcdef&corpsecret=REDACTED", got)
+	assert.Equal(t, got, scrub(got, "abc"), "scrubbing the redacted URL again changes nothing")
 }
 
 func TestFlexBoolAndParseUnix(t *testing.T) {
@@ -153,6 +184,49 @@ func FuzzDecodeBody(f *testing.F) {
 					t.Fatal("secret in errmsg")
 				}
 			}
+		}
+	})
+}
+
+// Every code with a meaning also has a hint, and a hint never contains "; ",
+// so "; what to do: " stays the last separator of APIError.Error.
+func TestEveryKnownCodeHasAHint(t *testing.T) {
+	for code := range codeText {
+		h := CodeHint(code)
+		assert.NotEmpty(t, h, "code %d", code)
+		assert.NotContains(t, h, "; ", "code %d", code)
+		assert.False(t, strings.HasSuffix(h, "."), "code %d ends with a period", code)
+	}
+	for code := range codeHint {
+		assert.NotEmpty(t, CodeText(code), "code %d has a hint but no meaning", code)
+	}
+}
+
+// FuzzScrub checks scrub against a plain definition for secrets made of ID
+// bytes: text without the secret is left as it is, and no whole occurrence of
+// the secret is left over.
+func FuzzScrub(f *testing.F) {
+	f.Add("corpid=ww0123abcdef&corpsecret=abc", "abc")
+	f.Add("tok-1 tok-12 xtok-1", "tok-1")
+	f.Add("aaa aa a", "aa")
+	f.Fuzz(func(t *testing.T, s, sec string) {
+		if sec == "" || sec == redacted || strings.IndexFunc(sec, func(r rune) bool { return r >= 0x80 || !isIDByte(byte(r)) }) >= 0 {
+			t.Skip("only non-empty secrets of ID bytes")
+		}
+		got := scrub(s, sec)
+		if !strings.Contains(s, sec) {
+			require.Equal(t, s, got)
+			return
+		}
+		for i := 0; ; i++ {
+			j := strings.Index(got[i:], sec)
+			if j < 0 {
+				break
+			}
+			i += j
+			end := i + len(sec)
+			whole := (i == 0 || !isIDByte(got[i-1])) && (end == len(got) || !isIDByte(got[end]))
+			require.False(t, whole, "a whole %q is left at %d in %q", sec, i, got)
 		}
 	})
 }

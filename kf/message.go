@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Limits WeCom documents for outgoing messages (kf-api.md §4.3).
+// Limits WeCom documents for outgoing messages (https://developer.work.weixin.qq.com/document/path/94677).
 const (
 	// MaxTextBytes is the maximum size of a text message's content in UTF-8
 	// bytes (not runes). Split longer replies; each part is one message of the

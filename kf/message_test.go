@@ -10,7 +10,7 @@ import (
 	"github.com/kfbot/kfbot/kf"
 )
 
-// Expected wire JSON per kf-api.md §4.3 (official field names and order).
+// Expected wire JSON per https://developer.work.weixin.qq.com/document/path/94677 (official field names and order).
 var outMessageWire = []struct {
 	name string
 	msg  kf.OutMessage

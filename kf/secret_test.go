@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -62,11 +63,64 @@ func TestTransportErrorsDoNotLeakTokenOrSecret(t *testing.T) {
 	}
 }
 
+// A short secret that also occurs inside the corp ID must be removed where it
+// stands alone, and must leave the corp ID intact, in every error form.
+func TestShortSecretRedactsOnlyWholeValues(t *testing.T) {
+	const (
+		corpID = "ww0123abcdef"
+		secret = "abc"
+	)
+	tests := []struct {
+		name string
+		rt   rtFunc
+		want []string // in err.Error()
+	}{
+		{
+			name: "transport error: the gettoken URL",
+			rt: func(*http.Request) (*http.Response, error) {
+				return nil, errors.New("dial tcp 10.0.0.1:443: i/o timeout")
+			},
+			want: []string{"corpid=" + corpID, "corpsecret=REDACTED"},
+		},
+		{
+			name: "errmsg echoing the request",
+			rt: func(r *http.Request) (*http.Response, error) {
+				q := r.URL.Query()
+				body := fmt.Sprintf(`{"errcode":40001,"errmsg":"invalid credential, corpid %s, corpsecret %s, hint: [1]"}`, q.Get("corpid"), q.Get("corpsecret"))
+				return &http.Response{StatusCode: 200, Status: "200 OK", Header: http.Header{}, Body: io.NopCloser(strings.NewReader(body))}, nil
+			},
+			want: []string{"corpid " + corpID + ",", "corpsecret REDACTED,"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			cl := kf.NewClient(corpID, secret, kf.WithBaseURL(testBase),
+				kf.WithHTTPClient(&http.Client{Transport: tt.rt}), kf.WithRetry(kf.RetryPolicy{MaxAttempts: 1}),
+				kf.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+			err := cl.Ping(t.Context())
+			require.Error(t, err)
+			for _, w := range tt.want {
+				assert.Contains(t, err.Error(), w)
+			}
+			for _, s := range []string{err.Error(), fmt.Sprintf("%+v", err), logs.String()} {
+				assert.NotContains(t, s, "REDACTEDdef", "the corp ID was rewritten")
+				assert.NotRegexp(t, `(^|[^0-9A-Za-z_-])abc([^0-9A-Za-z_-]|$)`, s, "the secret is left as a whole value")
+			}
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				assert.Contains(t, ue.URL, "corpid="+corpID)
+				assert.Contains(t, ue.URL, "corpsecret=REDACTED")
+			}
+		})
+	}
+}
+
 func TestErrmsgEchoingTheTokenIsScrubbed(t *testing.T) {
 	f := newFake().on("kf/sync_msg", seq(errJSON(40058, "invalid parameter near access_token=tok-1")))
 	_, err := newClient(f).SyncMsg(t.Context(), kf.SyncMsgRequest{OpenKFID: "wk1"})
 	require.ErrorIs(t, err, kf.ErrInvalidParameter)
-	assert.Equal(t, "kf: sync_msg: errcode 40058: invalid parameter near access_token=REDACTED", err.Error())
+	assert.Equal(t, "kf: sync_msg: errcode 40058: invalid parameter near access_token=REDACTED; what to do: "+kf.CodeHint(40058), err.Error())
 }
 
 func TestDebugLogPerCallWithoutSecrets(t *testing.T) {

@@ -341,17 +341,57 @@ func redactURL(raw string) string {
 	return u.String()
 }
 
-// scrub replaces every non-empty secret in s with REDACTED, also in its
-// query-escaped form.
+// scrub replaces every whole occurrence of a non-empty secret in s with
+// REDACTED, also of its query-escaped form. An occurrence is whole when it is
+// not part of a longer run of ID characters (see [isIDByte]): a short secret
+// "abc" is replaced in "corpsecret=abc&x" or "secret abc." but leaves the corp
+// ID "ww0123abcdef" and an earlier REDACTED alone.
 func scrub(s string, secrets ...string) string {
 	for _, sec := range secrets {
 		if sec == "" {
 			continue
 		}
-		s = strings.ReplaceAll(s, sec, redacted)
+		s = replaceWhole(s, sec)
 		if esc := url.QueryEscape(sec); esc != sec {
-			s = strings.ReplaceAll(s, esc, redacted)
+			s = replaceWhole(s, esc)
 		}
 	}
 	return s
+}
+
+// replaceWhole replaces the whole occurrences of v in s with REDACTED. A side
+// of v that ends in an ID byte must border a non-ID byte or the end of s; a
+// side that ends in another byte (v = "/x") needs no border.
+func replaceWhole(s, v string) string {
+	var b strings.Builder
+	done := 0 // s[:done] is decided
+	for from := 0; ; {
+		i := strings.Index(s[from:], v)
+		if i < 0 {
+			break
+		}
+		i += from
+		j := i + len(v)
+		before := i == 0 || !isIDByte(v[0]) || !isIDByte(s[i-1])
+		after := j == len(s) || !isIDByte(v[len(v)-1]) || !isIDByte(s[j])
+		if !before || !after {
+			from = i + 1
+			continue
+		}
+		b.WriteString(s[done:i])
+		b.WriteString(redacted)
+		done, from = j, j
+	}
+	if done == 0 {
+		return s
+	}
+	b.WriteString(s[done:])
+	return b.String()
+}
+
+// isIDByte reports the bytes that make up WeCom IDs, secrets and tokens
+// (ASCII letters, digits, '-' and '_'): a secret is only replaced where it is
+// not glued to more of them.
+func isIDByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
 }

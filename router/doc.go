@@ -1,7 +1,7 @@
 // Package router serves the HTTP side of a kfbot: the WeCom callback URL, health checks and
 // an optional metrics endpoint, as one [http.Handler].
 //
-// WeCom calls the callback URL in two ways (kf-api.md §1):
+// WeCom calls the callback URL in two ways (https://developer.work.weixin.qq.com/document/path/90930):
 //
 //   - GET: URL verification when an administrator saves the callback settings. The router
 //     checks the signature, decrypts echostr and answers with the plaintext alone. No

@@ -20,7 +20,7 @@ import (
 	"github.com/kfbot/kfbot/router"
 )
 
-// The official WeCom test vector (kf-api.md §1.9 A).
+// The official WeCom test vector (vector A of https://developer.work.weixin.qq.com/document/path/90968).
 const (
 	testToken  = "QDG6eK"
 	testAESKey = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"

@@ -35,7 +35,7 @@ func TestImportDirection(t *testing.T) {
 			}
 			for _, b := range bad {
 				if strings.HasPrefix(dep, b) && !allowed(pkg, dep) {
-					t.Errorf("%s imports %s, which design.md's import table forbids", pkg, dep)
+					t.Errorf("%s imports %s, which the forbidden table forbids", pkg, dep)
 				}
 			}
 		}

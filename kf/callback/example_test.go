@@ -8,7 +8,7 @@ import (
 	"github.com/kfbot/kfbot/kf/callback"
 )
 
-// Answer WeCom's GET URL verification (official vector, kf-api.md §1.9 A1). The query values
+// Answer WeCom's GET URL verification (official vector of https://developer.work.weixin.qq.com/document/path/90968). The query values
 // come URL-decoded from r.URL.Query(); the plaintext is the whole response body.
 func ExampleCipher_VerifyURL() {
 	c, err := callback.New("QDG6eK", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "wx5823bf96d3bd56c7")
@@ -27,7 +27,7 @@ func ExampleCipher_VerifyURL() {
 }
 
 // Handle a POST callback: verify and decrypt the body, then parse the kf_msg_or_event poke
-// (kf-api.md §1.9 vector C).
+// (vector C of vectors_test.go, made with the official Token and key).
 func ExampleCipher_DecryptMessage() {
 	c, err := callback.New("QDG6eK", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "wx5823bf96d3bd56c7")
 	if err != nil {

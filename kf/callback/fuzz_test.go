@@ -85,7 +85,7 @@ func FuzzDecryptMessage(f *testing.F) {
 }
 
 // referenceUnwrap is an independent, straightforward implementation of the checks after CBC
-// decryption (kf-api.md §1.5).
+// decryption (https://developer.work.weixin.qq.com/document/path/90968).
 func referenceUnwrap(p []byte, rid string) ([]byte, error) {
 	if len(p) == 0 {
 		return nil, ErrBadLength

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// Test vectors of kf-api.md §1.9.
+// Test vectors: A is WeCom's own (https://developer.work.weixin.qq.com/document/path/90968), B and C are described below.
 const (
 	// A: official WeCom vector (doc 90968).
 	tokenA     = "QDG6eK"

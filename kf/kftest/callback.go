@@ -40,7 +40,7 @@ func cdata(b *bytes.Buffer, tag, v string) {
 }
 
 // KFMsgOrEventXML returns the decrypted form of a kf_msg_or_event callback,
-// exactly as WeCom sends it (kf-api.md §1.7).
+// exactly as WeCom sends it (https://developer.work.weixin.qq.com/document/path/94670).
 func KFMsgOrEventXML(corpID string, createTime int64, token, openKFID string) []byte {
 	var b bytes.Buffer
 	b.WriteString("<xml>")

@@ -17,7 +17,7 @@ type mediaObject struct {
 	filename string
 }
 
-// Upload limits per type (kf-api.md §7, current WeCom values).
+// Upload limits per type (current values of https://developer.work.weixin.qq.com/document/path/90253).
 var mediaLimits = map[string]int64{
 	"image": 10 << 20,
 	"voice": 2 << 20,

@@ -160,7 +160,7 @@ func (s *Server) handleStateGet(w http.ResponseWriter, r *http.Request) {
 }
 
 // allowedTransition reports whether trans may move a session from → to
-// (kf-api.md §6: only the documented transitions).
+// (only the transitions documented at https://developer.work.weixin.qq.com/document/path/94669).
 func allowedTransition(from, to int) bool {
 	switch from {
 	case StateUntreated:

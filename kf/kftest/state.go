@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Session states (service_state), as in kf-api.md §6.
+// Session states (service_state), as in https://developer.work.weixin.qq.com/document/path/94669.
 const (
 	StateUntreated = 0 // 未处理: the customer wrote; nobody owns it yet
 	StateBot       = 1 // 由智能助手接待: the API (the bot) owns it

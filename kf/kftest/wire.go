@@ -13,7 +13,7 @@ import (
 
 // WeCom errcodes the server answers with. The values of codes marked
 // "undocumented" are the fake's choice; WeCom's real value is not documented
-// (kf-api.md §10), so clients must not depend on them.
+// (the table at https://developer.work.weixin.qq.com/document/path/90313 has none), so clients must not depend on them.
 const (
 	ErrCodeOK                  = 0
 	ErrCodeSystemBusy          = -1    // 系统繁忙; the default injected fault

@@ -5,7 +5,7 @@ package syncmsg
 // [TypeText]); events use [TypeEvent] and an `event` object.
 type MsgType string
 
-// Message types of kf/sync_msg (kf-api.md §3.4).
+// Message types of kf/sync_msg (https://developer.work.weixin.qq.com/document/path/94670).
 const (
 	TypeText                MsgType = "text"                  // `text`: a text message, see [Text]
 	TypeImage               MsgType = "image"                 // `image`: an image, see [Image]
@@ -30,7 +30,7 @@ const (
 // EventType is the `event.event_type` of an item whose msgtype is [TypeEvent].
 type EventType string
 
-// Event types of kf/sync_msg (kf-api.md §3.5).
+// Event types of kf/sync_msg (https://developer.work.weixin.qq.com/document/path/94670).
 const (
 	EventEnterSession                  EventType = "enter_session"                     // the customer entered the session, see [EnterSession]
 	EventMsgSendFail                   EventType = "msg_send_fail"                     // a message sent by the API failed, see [MsgSendFail]
@@ -86,7 +86,7 @@ const (
 )
 
 // ServiceState is a session state (`service_state`) as used by
-// kf/service_state/get and kf/service_state/trans (kf-api.md §6.1).
+// kf/service_state/get and kf/service_state/trans (https://developer.work.weixin.qq.com/document/path/94669).
 type ServiceState int
 
 // Session states.
@@ -153,7 +153,7 @@ const (
 // MenuItemType is the `type` of an item of a menu message's `list`.
 type MenuItemType string
 
-// Menu item types (kf-api.md §4.3).
+// Menu item types (https://developer.work.weixin.qq.com/document/path/94677).
 const (
 	MenuTypeClick       MenuItemType = "click"       // a reply item: tapping it sends a text with `menu_id`, see [MenuClick]
 	MenuTypeView        MenuItemType = "view"        // a hyperlink, see [MenuView]

@@ -40,7 +40,7 @@
 // is, never because of a key that belongs to another type, and the error says
 // what is wrong.
 //
-// Field types follow kf-api.md: latitude and longitude are numbers;
+// Field types follow https://developer.work.weixin.qq.com/document/path/94670: latitude and longitude are numbers;
 // `merged_msg.item[].msgtype` and `wechat_channels.scene` may be strings or
 // numbers; `channels_shop_product` accepts `head_image` and `head_img`.
 //

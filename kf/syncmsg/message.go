@@ -2,7 +2,7 @@ package syncmsg
 
 import "encoding/json"
 
-// Header holds the base fields every sync_msg item carries (kf-api.md §3.3).
+// Header holds the base fields every sync_msg item carries (https://developer.work.weixin.qq.com/document/path/94670).
 // Every concrete message type embeds it.
 //
 // For events (MsgType [TypeEvent]) WeCom sends `open_kfid`, `external_userid`

@@ -203,7 +203,7 @@ func TestCrashKeepsAcknowledgedWrites(t *testing.T) {
 	}
 }
 
-// TestMemTableShrinkAfterCrash reproduces deps.md's trap: a store killed with a large
+// TestMemTableShrinkAfterCrash reproduces a Badger trap (also noted in cerbos/cerbos#3378): a store killed with a large
 // write-ahead log, reopened with a smaller memtable. Open must return an error, never
 // let Badger call log.Fatal; the raw Badger open at the end proves the trap is real.
 func TestMemTableShrinkAfterCrash(t *testing.T) {
