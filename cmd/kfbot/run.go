@@ -6,9 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -156,12 +154,9 @@ func (m *Main) runCmd(ctx context.Context, args []string) error {
 	}
 	// Tests and scripts read the bound address here (KFBOT_LISTEN=127.0.0.1:0).
 	logger.Info("kfbot: listening", "addr", ln.Addr().String())
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	// Bounded against slow clients: read deadlines, a header cap and a connection cap.
+	srv := router.NewServer(h, router.ServerConfig{Logger: logger})
+	ln = router.LimitListener(ln, router.DefaultMaxConns)
 
 	// The bot stops after the HTTP server, so that callbacks accepted during the drain
 	// are not lost; it gets its own context.
