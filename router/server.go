@@ -25,12 +25,15 @@ const (
 	// DefaultMaxHeaderBytes caps the request line and headers; larger ones are answered
 	// 431. Real callbacks carry well under 1 KiB.
 	DefaultMaxHeaderBytes = 16 << 10
-	// DefaultMaxConns bounds the connections served at once; further ones wait in the
-	// kernel's accept queue until one closes.
+	// DefaultMaxConns bounds the connections served at once.
 	DefaultMaxConns = 1024
+	// DefaultEvictAfter: when MaxConns connections are open, a new one closes the oldest
+	// if it has been open this long (a real callback takes milliseconds), so a crowd of
+	// slow clients cannot keep real callbacks waiting.
+	DefaultEvictAfter = time.Second
 )
 
-// ServerConfig configures [NewServer] (and, with MaxConns, [LimitListener]). Every zero field takes its default;
+// ServerConfig configures [NewServer] and [LimitListener]. Every zero field takes its default;
 // a negative duration turns that timeout off (not recommended on a public address).
 type ServerConfig struct {
 	// ReadHeaderTimeout: see [DefaultReadHeaderTimeout].
@@ -43,9 +46,11 @@ type ServerConfig struct {
 	IdleTimeout time.Duration
 	// MaxHeaderBytes: see [DefaultMaxHeaderBytes].
 	MaxHeaderBytes int
-	// MaxConns: see [DefaultMaxConns]. NewServer does not use it; pass it to
-	// [LimitListener].
+	// MaxConns: see [DefaultMaxConns]. Used by [LimitListener], not by NewServer.
 	MaxConns int
+	// EvictAfter: see [DefaultEvictAfter]; negative never evicts (new connections wait
+	// for one to close). Used by [LimitListener], not by NewServer.
+	EvictAfter time.Duration
 	// Logger receives the server's own errors (TLS handshakes, accept errors) at Warn.
 	// Default: slog.Default().
 	Logger *slog.Logger
@@ -68,7 +73,7 @@ func orDefault(d, def time.Duration) time.Duration {
 //	srv := router.NewServer(h, router.ServerConfig{})
 //	ln, err := net.Listen("tcp", ":8080")
 //	if err != nil { ... }
-//	err = srv.Serve(router.LimitListener(ln, 0))
+//	err = srv.Serve(router.LimitListener(ln, router.ServerConfig{}))
 //	if !errors.Is(err, http.ErrServerClosed) { ... }
 func NewServer(h http.Handler, sc ServerConfig) *http.Server {
 	logger := sc.Logger
@@ -90,11 +95,13 @@ func NewServer(h http.Handler, sc ServerConfig) *http.Server {
 	}
 }
 
-// LimitListener returns ln limited to n connections at once (n ≤ 0: [DefaultMaxConns]).
-// While n are open, new ones wait in the kernel's accept queue until one closes.
-func LimitListener(ln net.Listener, n int) net.Listener {
+// LimitListener returns ln holding at most sc.MaxConns connections at once. When that
+// many are open, accepting a new one closes the oldest if it has been open for
+// sc.EvictAfter, else waits (the kernel's accept queue holds new connections meanwhile).
+func LimitListener(ln net.Listener, sc ServerConfig) net.Listener {
+	n := sc.MaxConns
 	if n <= 0 {
 		n = DefaultMaxConns
 	}
-	return netlimit.Listener(ln, n)
+	return netlimit.Listener(ln, n, orDefault(sc.EvictAfter, DefaultEvictAfter))
 }

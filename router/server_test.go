@@ -32,7 +32,7 @@ func startServer(t *testing.T, sc router.ServerConfig) (string, *recordingNotifi
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	done := make(chan struct{})
-	go func() { defer close(done); _ = srv.Serve(router.LimitListener(ln, sc.MaxConns)) }()
+	go func() { defer close(done); _ = srv.Serve(router.LimitListener(ln, sc)) }()
 	t.Cleanup(func() { srv.Close(); <-done })
 	return ln.Addr().String(), n
 }
@@ -137,4 +137,25 @@ func TestNewServerDefaults(t *testing.T) {
 
 	off := router.NewServer(http.NotFoundHandler(), router.ServerConfig{ReadTimeout: -1})
 	assert.Zero(t, off.ReadTimeout, "a negative timeout turns it off")
+}
+
+// TestServerEvictsSlowClientsForRealCallbacks: with a read deadline far away, the
+// connection bound alone would keep real callbacks queued behind the slow clients; evicting
+// the oldest connection when full lets them through.
+func TestServerEvictsSlowClientsForRealCallbacks(t *testing.T) {
+	const slow, maxConns = 300, 50
+	addr, n := startServer(t, router.ServerConfig{ReadTimeout: time.Hour, MaxConns: maxConns, EvictAfter: 50 * time.Millisecond})
+	conns := make([]net.Conn, slow)
+	for i := range conns {
+		conns[i] = slowConn(t, addr)
+	}
+	for i := range 3 {
+		require.Equal(t, http.StatusOK, realCallback(t, addr, "evict"+strconv.Itoa(i)), "real callback %d", i)
+	}
+	assert.Equal(t, 3, n.count())
+	// The first slow connections were accepted first, so they were the first to go.
+	for i, c := range conns[:slow-maxConns] {
+		_, err := waitClosed(c)
+		require.NoError(t, err, "slow connection %d must have been evicted", i)
+	}
 }

@@ -155,8 +155,9 @@ func (m *Main) runCmd(ctx context.Context, args []string) error {
 	// Tests and scripts read the bound address here (KFBOT_LISTEN=127.0.0.1:0).
 	logger.Info("kfbot: listening", "addr", ln.Addr().String())
 	// Bounded against slow clients: read deadlines, a header cap and a connection cap.
-	srv := router.NewServer(h, router.ServerConfig{Logger: logger})
-	ln = router.LimitListener(ln, router.DefaultMaxConns)
+	sc := router.ServerConfig{Logger: logger}
+	srv := router.NewServer(h, sc)
+	ln = router.LimitListener(ln, sc)
 
 	// The bot stops after the HTTP server, so that callbacks accepted during the drain
 	// are not lost; it gets its own context.

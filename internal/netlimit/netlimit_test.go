@@ -3,10 +3,12 @@ package netlimit
 import (
 	"errors"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -38,7 +40,7 @@ func (l *chanListener) Addr() net.Addr { return &net.TCPAddr{} }
 func TestListenerHoldsAtMostN(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		inner := newChanListener()
-		ln := Listener(inner, 2)
+		ln := Listener(inner, 2, 0)
 		var accepted atomic.Int32
 		conns := make(chan net.Conn, 10)
 		go func() {
@@ -83,7 +85,7 @@ func TestListenerHoldsAtMostN(t *testing.T) {
 func TestCloseWakesAWaitingAccept(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		inner := newChanListener()
-		ln := Listener(inner, 1)
+		ln := Listener(inner, 1, 0)
 		a, b := net.Pipe()
 		defer a.Close()
 		defer b.Close()
@@ -104,6 +106,47 @@ func TestCloseWakesAWaitingAccept(t *testing.T) {
 }
 
 func TestListenerNBelowOneIsOne(t *testing.T) {
-	l := Listener(newChanListener(), 0).(*limitListener)
-	assert.Equal(t, 1, cap(l.sem))
+	l := Listener(newChanListener(), 0, 0).(*limitListener)
+	assert.Equal(t, 1, l.max)
+}
+
+func TestListenerEvictsTheOldestWhenFull(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		inner := newChanListener()
+		ln := Listener(inner, 2, time.Second)
+		defer ln.Close()
+		pipes := make([]net.Conn, 3) // the client ends
+		for i := range pipes {
+			a, b := net.Pipe()
+			pipes[i] = b
+			t.Cleanup(func() { a.Close(); b.Close() })
+			go func() { inner.conns <- a }()
+			synctest.Wait() // accept in order: a is the oldest
+			if i < 2 {
+				_, err := ln.Accept()
+				require.NoError(t, err)
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+
+		third := make(chan net.Conn, 1)
+		go func() {
+			c, err := ln.Accept()
+			if err == nil {
+				third <- c
+			}
+		}()
+		synctest.Wait()
+		require.Empty(t, third, "both held connections are younger than a second: Accept waits")
+
+		time.Sleep(time.Second) // fake time: the oldest is now old enough to go
+		synctest.Wait()
+		c := <-third
+		defer c.Close()
+		_, err := pipes[0].Read(make([]byte, 1))
+		assert.Error(t, err, "the oldest connection was closed to make room")
+		require.NoError(t, pipes[1].SetReadDeadline(time.Now().Add(time.Millisecond)))
+		_, err = pipes[1].Read(make([]byte, 1))
+		assert.True(t, errors.Is(err, os.ErrDeadlineExceeded), "the younger one stays open: %v", err)
+	})
 }
