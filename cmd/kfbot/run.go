@@ -104,9 +104,10 @@ func (m *Main) runCmd(ctx context.Context, args []string) error {
 
 	client := kf.NewClient(cfg.CorpID, cfg.Secret, kf.WithBaseURL(cfg.APIBase), kf.WithLogger(logger))
 	started := make(chan struct{})
+	check := newCredCheck()
 	opts := []bot.Option{
 		bot.WithLogger(logger),
-		bot.WithObserver(met),
+		bot.WithObserver(checkedObserver{metrics: met, check: check, logger: logger}),
 		bot.WithConcurrency(cfg.Concurrency),
 		bot.WithColdStartAge(time.Duration(cfg.ColdStartAge)),
 		bot.WithShutdownTimeout(time.Duration(cfg.ShutdownTimeout)),
@@ -135,11 +136,14 @@ func (m *Main) runCmd(ctx context.Context, args []string) error {
 		EncodingAESKey: cfg.EncodingAESKey,
 		CorpID:         cfg.CorpID,
 		Logger:         logger,
-		Ready: func(context.Context) error {
+		Ready: func(ctx context.Context) error {
 			if !ready.Load() {
 				return errNotReady
 			}
-			return nil
+			if err := check.Err(); err != nil {
+				return err
+			}
+			return b.Ready(ctx)
 		},
 		Metrics: met.Handler(),
 		Observe: met.Observe,
@@ -183,6 +187,10 @@ func (m *Main) runCmd(ctx context.Context, args []string) error {
 	met.ready.Set(1)
 	logger.Info("kfbot: ready", "addr", ln.Addr().String(), "startup", time.Since(start).Round(time.Millisecond),
 		"rules", live.Set().Len())
+
+	checkCtx, cancelCheck := context.WithCancel(ctx)
+	defer cancelCheck()
+	go check.run(checkCtx, client, cfg.APIBase, logger)
 
 	watchCtx, cancelWatch := context.WithCancel(ctx)
 	defer cancelWatch()
