@@ -131,22 +131,29 @@ func (m *Main) runCmd(ctx context.Context, args []string) error {
 	}
 
 	var ready atomic.Bool
+	readyFunc := func(ctx context.Context) error {
+		if !ready.Load() {
+			return errNotReady
+		}
+		if err := check.Err(); err != nil {
+			return err
+		}
+		return b.Ready(ctx)
+	}
+	// With an admin listener, /metrics is served there only.
+	mainMetrics := met.Handler()
+	if cfg.AdminListen != "" {
+		mainMetrics = nil
+	}
 	h, err := router.New(router.Config{
 		Token:          cfg.CallbackToken,
 		EncodingAESKey: cfg.EncodingAESKey,
 		CorpID:         cfg.CorpID,
 		Logger:         logger,
-		Ready: func(ctx context.Context) error {
-			if !ready.Load() {
-				return errNotReady
-			}
-			if err := check.Err(); err != nil {
-				return err
-			}
-			return b.Ready(ctx)
-		},
-		Metrics: met.Handler(),
-		Observe: met.Observe,
+		Ready:          readyFunc,
+		Metrics:        mainMetrics,
+		MetricsToken:   cfg.MetricsToken,
+		Observe:        met.Observe,
 	}, b)
 	if err != nil {
 		return &ConfigError{Problems: []string{err.Error()}}
@@ -163,6 +170,15 @@ func (m *Main) runCmd(ctx context.Context, args []string) error {
 	srv := router.NewServer(h, sc)
 	ln = router.LimitListener(ln, sc)
 
+	var admin *adminServer
+	if cfg.AdminListen != "" {
+		admin, err = listenAdmin(cfg, met.Handler(), readyFunc, logger)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+	}
+
 	// The bot stops after the HTTP server, so that callbacks accepted during the drain
 	// are not lost; it gets its own context.
 	botCtx, cancelBot := context.WithCancel(context.WithoutCancel(ctx))
@@ -173,9 +189,11 @@ func (m *Main) runCmd(ctx context.Context, args []string) error {
 	case <-started:
 	case err := <-runErr:
 		ln.Close()
+		admin.close()
 		return fmt.Errorf("start bot: %w", err)
 	case <-ctx.Done():
 		ln.Close()
+		admin.close()
 		cancelBot()
 		return <-runErr
 	}
@@ -183,6 +201,7 @@ func (m *Main) runCmd(ctx context.Context, args []string) error {
 	// Serve only now: /healthz answers 200 once the store is open and the bot runs.
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	adminErr := admin.serve()
 	ready.Store(true)
 	met.ready.Set(1)
 	logger.Info("kfbot: ready", "addr", ln.Addr().String(), "startup", time.Since(start).Round(time.Millisecond),
@@ -219,6 +238,9 @@ loop:
 		case err := <-serveErr:
 			failure = fmt.Errorf("serve http: %w", err)
 			break loop
+		case err := <-adminErr:
+			failure = fmt.Errorf("serve the admin listener (KFBOT_ADMIN_LISTEN): %w", err)
+			break loop
 		case err := <-runErr:
 			botDone = true
 			if err == nil {
@@ -237,6 +259,7 @@ loop:
 	if err := srv.Shutdown(shCtx); err != nil {
 		logger.Warn("kfbot: http shutdown", "err", err)
 	}
+	admin.shutdown(shCtx, logger)
 	cancelWatch()
 	<-watchDone
 	cancelBot()
