@@ -23,7 +23,8 @@ import (
 
 const runUsage = `Usage: kfbot run [flags]
 
-Serves the bot: the WeCom callback (GET/POST /callback), /healthz, /readyz and /metrics.
+Serves the bot: the WeCom callback (GET/POST /callback), /healthz, /readyz and /metrics
+(on -admin-listen instead when set, with /debug/pprof/ when -pprof).
 Settings come from an optional YAML file (-config), then the environment, then flags.
 Secrets (KFBOT_SECRET, KFBOT_CALLBACK_TOKEN, KFBOT_ENCODING_AES_KEY) have no flags.
 SIGTERM or SIGINT drains and exits 0; SIGHUP reloads the rule file.
