@@ -52,6 +52,9 @@ type Config struct {
 	Ready func(ctx context.Context) error
 	// Metrics, when set, is served at GET /metrics (for example promhttp.Handler()).
 	Metrics http.Handler
+	// MetricsToken, when set, protects /metrics with [BearerAuth]: scrapers must send
+	// "Authorization: Bearer <MetricsToken>". Default: none (metrics are open).
+	MetricsToken string
 	// Observe, when set, is called once per request after it has been answered, for
 	// metrics. It must be fast and safe for concurrent use.
 	Observe func(Observation)

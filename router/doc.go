@@ -27,7 +27,20 @@
 //
 // The router does not import the engine: it calls a [Notifier], which *bot.Bot satisfies.
 //
+// [Config.MetricsToken] (or [BearerAuth] around any handler) puts /metrics behind a bearer
+// token.
+//
+// Serve the handler with [NewServer] and [LimitListener]: slow clients are cut off (header
+// and whole-request read deadlines, a header size cap) and the connections are bounded,
+// the oldest giving way when the server is full, so a crowd of clients trickling bytes
+// cannot hold the server or keep real callbacks out.
+//
 //	h, err := router.New(router.Config{Token: tok, EncodingAESKey: key, CorpID: corpID}, b)
 //	if err != nil { ... }
-//	srv := &http.Server{Addr: ":8080", Handler: h}
+//	ln, err := net.Listen("tcp", ":8080")
+//	if err != nil { ... }
+//	srv := router.NewServer(h, router.ServerConfig{})
+//	go func() {
+//		if err := srv.Serve(router.LimitListener(ln, router.ServerConfig{})); !errors.Is(err, http.ErrServerClosed) { ... }
+//	}()
 package router

@@ -48,6 +48,7 @@ const (
 	ResultTooLarge         Result = "too_large"          // body over MaxBodyBytes
 	ResultHealth           Result = "health"             // /healthz, /readyz, /metrics
 	ResultNotReady         Result = "not_ready"          // /readyz while not ready
+	ResultUnauthorized     Result = "unauthorized"       // /metrics without the right bearer token
 	ResultNotFound         Result = "not_found"          // no such path
 	ResultMethodNotAllowed Result = "method_not_allowed" // path exists, method does not
 )
@@ -93,7 +94,8 @@ func New(cfg Config, n Notifier) (http.Handler, error) {
 	m.HandleFunc("/readyz", readyz(cfg)).Methods(http.MethodGet, http.MethodHead)
 	if cfg.Metrics != nil {
 		allowed["/metrics"] = []string{http.MethodGet, http.MethodHead}
-		m.Handle("/metrics", markResult(ResultHealth, cfg.Metrics)).Methods(http.MethodGet, http.MethodHead)
+		m.Handle("/metrics", markResult(ResultHealth, bearerAuth(cfg.MetricsToken, cfg.Metrics,
+			func(w http.ResponseWriter) { setResult(w, ResultUnauthorized) }))).Methods(http.MethodGet, http.MethodHead)
 	}
 	m.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		setResult(w, ResultNotFound)

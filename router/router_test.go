@@ -291,3 +291,39 @@ func BenchmarkPostCallback(b *testing.B) {
 		}
 	}
 }
+
+func TestMetricsToken(t *testing.T) {
+	metrics := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("kfbot_up 1\n")) })
+	tests := []struct {
+		name, token, header string
+		want                int
+		result              router.Result
+	}{
+		{"no token configured", "", "", http.StatusOK, router.ResultHealth},
+		{"no header", "s3cret", "", http.StatusUnauthorized, router.ResultUnauthorized},
+		{"wrong token", "s3cret", "Bearer s3cre", http.StatusUnauthorized, router.ResultUnauthorized},
+		{"wrong scheme", "s3cret", "Basic s3cret", http.StatusUnauthorized, router.ResultUnauthorized},
+		{"right token", "s3cret", "Bearer s3cret", http.StatusOK, router.ResultHealth},
+		{"scheme case-insensitive", "s3cret", "bearer s3cret", http.StatusOK, router.ResultHealth},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got router.Result
+			h, _ := newHandler(t, func(c *router.Config) {
+				c.Metrics, c.MetricsToken = metrics, tt.token
+				c.Observe = func(o router.Observation) { got = o.Result }
+			})
+			r := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+			if tt.header != "" {
+				r.Header.Set("Authorization", tt.header)
+			}
+			w := serve(h, r)
+			assert.Equal(t, tt.want, w.Code)
+			assert.Equal(t, tt.result, got)
+			if tt.want == http.StatusUnauthorized {
+				assert.NotEmpty(t, w.Header().Get("WWW-Authenticate"))
+				assert.NotContains(t, w.Body.String(), "kfbot_up")
+			}
+		})
+	}
+}

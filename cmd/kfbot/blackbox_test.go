@@ -362,6 +362,7 @@ func TestRunBlackBox(t *testing.T) {
 
 	code, body := httpGet(t, base+"/healthz")
 	assert.Equal(t, http.StatusOK, code, body)
+	p.waitLog(t, "kfbot: credentials checked: WeCom issued an access token")
 	code, _ = httpGet(t, base+"/readyz")
 	assert.Equal(t, http.StatusOK, code)
 

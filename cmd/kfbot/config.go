@@ -39,6 +39,15 @@ type Config struct {
 	// Listen is the HTTP listen address. Default: ":8080". Port 0 picks a free port
 	// (the bound address is logged).
 	Listen string `yaml:"listen"`
+	// AdminListen, when set, is a second listen address (e.g. 127.0.0.1:9090) that serves
+	// /metrics, /healthz and /readyz (and /debug/pprof/ with Pprof); /metrics then leaves
+	// the main listener. Default: "", metrics on the main listener.
+	AdminListen string `yaml:"admin_listen"`
+	// Pprof serves Go's net/http/pprof at /debug/pprof/ on AdminListen. Default: false.
+	Pprof bool `yaml:"pprof"`
+	// MetricsToken, when set, is required as "Authorization: Bearer <token>" by /metrics,
+	// wherever it is served. Default: none. Never printed.
+	MetricsToken string `yaml:"metrics_token"`
 	// DataDir is the Badger data directory. Default: "./data".
 	DataDir string `yaml:"data_dir"`
 	// Rules is the rule file. Default: "rules.yaml".
@@ -187,6 +196,21 @@ var settings = []setting{
 		usage: "WeCom API origin `URL` (default " + DefaultAPIBase + ")", set: str(func(c *Config) *string { return &c.APIBase })},
 	{key: "listen", env: "KFBOT_LISTEN", flags: []string{"listen", "addr"},
 		usage: "HTTP listen `address` (default " + DefaultListen + "; port 0 picks a free one)", set: str(func(c *Config) *string { return &c.Listen })},
+	{key: "admin_listen", env: "KFBOT_ADMIN_LISTEN", flags: []string{"admin-listen"},
+		usage: "serve /metrics (and -pprof) on this separate `address` instead, e.g. 127.0.0.1:9090 (default: none, metrics on -listen)",
+		set:   str(func(c *Config) *string { return &c.AdminListen })},
+	{key: "pprof", env: "KFBOT_PPROF", flags: []string{"pprof"}, isBool: true,
+		usage: "serve Go's pprof at /debug/pprof/ on -admin-listen (default false)",
+		set: func(c *Config, v string) error {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("%q is not true or false", v)
+			}
+			c.Pprof = b
+			return nil
+		}},
+	{key: "metrics_token", env: "KFBOT_METRICS_TOKEN", secret: true,
+		usage: "bearer token /metrics requires (Authorization: Bearer TOKEN); default none", set: str(func(c *Config) *string { return &c.MetricsToken })},
 	{key: "data_dir", env: "KFBOT_DATA_DIR", flags: []string{"data", "data-dir"},
 		usage: "Badger data `directory` (default " + DefaultDataDir + ")", set: str(func(c *Config) *string { return &c.DataDir })},
 	{key: "rules", env: "KFBOT_RULES", flags: []string{"rules"},
@@ -665,6 +689,16 @@ func (c *Config) Validate() error {
 			add("listen: %q has no valid port (KFBOT_LISTEN, -listen)", c.Listen)
 		}
 	}
+	if c.AdminListen != "" {
+		if _, port, err := net.SplitHostPort(c.AdminListen); err != nil || port == "" {
+			add("admin_listen: %q is not a host:port address such as 127.0.0.1:9090 (KFBOT_ADMIN_LISTEN, -admin-listen)", c.AdminListen)
+		} else if c.AdminListen == c.Listen && port != "0" {
+			add("admin_listen: %q is also the listen address; choose another port, or unset KFBOT_ADMIN_LISTEN to serve metrics on the main listener", c.AdminListen)
+		}
+	}
+	if c.Pprof && c.AdminListen == "" {
+		add("pprof: needs admin_listen (KFBOT_ADMIN_LISTEN, -admin-listen), so that profiles are never served on the public listener")
+	}
 	if c.DataDir == "" {
 		add("data_dir: empty; set KFBOT_DATA_DIR or -data to the Badger data directory (default %s)", DefaultDataDir)
 	}
@@ -709,6 +743,12 @@ func (c *Config) Redacted() []any {
 		}
 		return "set"
 	}
+	optState := func(s string) string {
+		if s == "" {
+			return "none"
+		}
+		return "set"
+	}
 	names := make([]string, len(c.Plugins))
 	for i, p := range c.Plugins {
 		names[i] = p.Name
@@ -716,6 +756,7 @@ func (c *Config) Redacted() []any {
 	return []any{
 		"corp_id", c.CorpID, "secret", state(c.Secret), "callback_token", state(c.CallbackToken),
 		"encoding_aes_key", state(c.EncodingAESKey), "api_base", c.APIBase, "listen", c.Listen,
+		"admin_listen", c.AdminListen, "pprof", c.Pprof, "metrics_token", optState(c.MetricsToken),
 		"data_dir", c.DataDir, "rules", c.Rules, "rules_watch", c.RulesWatch,
 		"concurrency", c.Concurrency, "cold_start_age", c.ColdStartAge.String(),
 		"shutdown_timeout", c.ShutdownTimeout.String(), "poll_interval", c.PollInterval.String(),

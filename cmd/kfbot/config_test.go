@@ -191,6 +191,21 @@ func TestConfigProblems(t *testing.T) {
 				"kfbot.yaml:6:10: plugins: want a list"},
 		},
 		{
+			name:  "admin listener problems",
+			env:   map[string]string{"KFBOT_PPROF": "true", "KFBOT_METRICS_TOKEN": "t"},
+			wants: []string{"pprof: needs admin_listen (KFBOT_ADMIN_LISTEN, -admin-listen)"},
+		},
+		{
+			name:  "admin listener on the main address",
+			args:  []string{"-listen", "127.0.0.1:8080", "-admin-listen", "127.0.0.1:8080", "-pprof"},
+			wants: []string{`admin_listen: "127.0.0.1:8080" is also the listen address`},
+		},
+		{
+			name:  "admin listener not an address",
+			file:  "admin_listen: metrics\npprof: true\n",
+			wants: []string{`admin_listen: "metrics" is not a host:port address`},
+		},
+		{
 			name: "plugin names",
 			file: "plugins:\n  - recover\n  - ratelimt\n  - {burst: 3}\n  - [x]\n",
 			args: []string{},

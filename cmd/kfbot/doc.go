@@ -25,6 +25,9 @@
 //	KFBOT_ENCODING_AES_KEY   —                    encoding_aes_key  (required, secret, 43 characters)
 //	KFBOT_API_BASE           -api-base            api_base          https://qyapi.weixin.qq.com
 //	KFBOT_LISTEN             -listen, -addr       listen            :8080 (port 0: any free port)
+//	KFBOT_ADMIN_LISTEN       -admin-listen        admin_listen      none (metrics on KFBOT_LISTEN)
+//	KFBOT_PPROF              -pprof               pprof             false (/debug/pprof/ on KFBOT_ADMIN_LISTEN)
+//	KFBOT_METRICS_TOKEN      —                    metrics_token     none (secret; bearer token for /metrics)
 //	KFBOT_DATA_DIR           -data, -data-dir     data_dir          ./data (Badger)
 //	KFBOT_RULES              -rules               rules             rules.yaml
 //	KFBOT_RULES_WATCH        -rules-watch         rules_watch       true (reload when the file changes)
@@ -62,8 +65,20 @@
 //
 // Endpoints: GET and POST /callback (the URL to configure in WeCom), GET /healthz (200
 // once the store is open and the bot runs: the listener serves only from then on),
-// GET /readyz (503 while starting or draining) and GET /metrics (Prometheus; every
-// name starts with kfbot_). The bound address is logged ("kfbot: listening", addr).
+// GET /readyz (503 with the reason while starting, draining or while the credentials
+// fail) and GET /metrics (Prometheus; every name starts with kfbot_). The bound address is
+// logged ("kfbot: listening", addr). With KFBOT_ADMIN_LISTEN, /metrics moves to that
+// address, which also serves /healthz, /readyz and, with KFBOT_PPROF, /debug/pprof/ (its
+// address is logged as "kfbot: admin listening"). KFBOT_METRICS_TOKEN makes /metrics
+// require "Authorization: Bearer <token>" wherever it is served. Slow clients are cut off
+// (router.NewServer and router.LimitListener: 5 s for the headers, 10 s for the whole
+// request, 16 KiB of headers, 1,024 connections).
+//
+// Start-up check: kfbot run fetches an access token at start. When WeCom refuses it (a
+// wrong KFBOT_SECRET, 40001; an IP missing from the app's 企业可信IP, 60020; an app not
+// authorised for 微信客服) or KFBOT_API_BASE cannot be reached, the reason and what to do
+// are logged once at Error; kfbot keeps running and answering callbacks, and /readyz is
+// 503 with the reason until a pull succeeds.
 //
 // Signals: SIGTERM or SIGINT stops accepting callbacks, lets in-flight handlers finish
 // (shutdown_timeout), closes the store and exits 0. SIGHUP reloads the rule file; a

@@ -6,9 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -25,7 +23,8 @@ import (
 
 const runUsage = `Usage: kfbot run [flags]
 
-Serves the bot: the WeCom callback (GET/POST /callback), /healthz, /readyz and /metrics.
+Serves the bot: the WeCom callback (GET/POST /callback), /healthz, /readyz and /metrics
+(on -admin-listen instead when set, with /debug/pprof/ when -pprof).
 Settings come from an optional YAML file (-config), then the environment, then flags.
 Secrets (KFBOT_SECRET, KFBOT_CALLBACK_TOKEN, KFBOT_ENCODING_AES_KEY) have no flags.
 SIGTERM or SIGINT drains and exits 0; SIGHUP reloads the rule file.
@@ -106,9 +105,10 @@ func (m *Main) runCmd(ctx context.Context, args []string) error {
 
 	client := kf.NewClient(cfg.CorpID, cfg.Secret, kf.WithBaseURL(cfg.APIBase), kf.WithLogger(logger))
 	started := make(chan struct{})
+	check := newCredCheck()
 	opts := []bot.Option{
 		bot.WithLogger(logger),
-		bot.WithObserver(met),
+		bot.WithObserver(checkedObserver{metrics: met, check: check, logger: logger}),
 		bot.WithConcurrency(cfg.Concurrency),
 		bot.WithColdStartAge(time.Duration(cfg.ColdStartAge)),
 		bot.WithShutdownTimeout(time.Duration(cfg.ShutdownTimeout)),
@@ -132,19 +132,29 @@ func (m *Main) runCmd(ctx context.Context, args []string) error {
 	}
 
 	var ready atomic.Bool
+	readyFunc := func(ctx context.Context) error {
+		if !ready.Load() {
+			return errNotReady
+		}
+		if err := check.Err(); err != nil {
+			return err
+		}
+		return b.Ready(ctx)
+	}
+	// With an admin listener, /metrics is served there only.
+	mainMetrics := met.Handler()
+	if cfg.AdminListen != "" {
+		mainMetrics = nil
+	}
 	h, err := router.New(router.Config{
 		Token:          cfg.CallbackToken,
 		EncodingAESKey: cfg.EncodingAESKey,
 		CorpID:         cfg.CorpID,
 		Logger:         logger,
-		Ready: func(context.Context) error {
-			if !ready.Load() {
-				return errNotReady
-			}
-			return nil
-		},
-		Metrics: met.Handler(),
-		Observe: met.Observe,
+		Ready:          readyFunc,
+		Metrics:        mainMetrics,
+		MetricsToken:   cfg.MetricsToken,
+		Observe:        met.Observe,
 	}, b)
 	if err != nil {
 		return &ConfigError{Problems: []string{err.Error()}}
@@ -156,11 +166,18 @@ func (m *Main) runCmd(ctx context.Context, args []string) error {
 	}
 	// Tests and scripts read the bound address here (KFBOT_LISTEN=127.0.0.1:0).
 	logger.Info("kfbot: listening", "addr", ln.Addr().String())
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	// Bounded against slow clients: read deadlines, a header cap and a connection cap.
+	sc := router.ServerConfig{Logger: logger}
+	srv := router.NewServer(h, sc)
+	ln = router.LimitListener(ln, sc)
+
+	var admin *adminServer
+	if cfg.AdminListen != "" {
+		admin, err = listenAdmin(cfg, met.Handler(), readyFunc, logger)
+		if err != nil {
+			ln.Close()
+			return err
+		}
 	}
 
 	// The bot stops after the HTTP server, so that callbacks accepted during the drain
@@ -173,9 +190,11 @@ func (m *Main) runCmd(ctx context.Context, args []string) error {
 	case <-started:
 	case err := <-runErr:
 		ln.Close()
+		admin.close()
 		return fmt.Errorf("start bot: %w", err)
 	case <-ctx.Done():
 		ln.Close()
+		admin.close()
 		cancelBot()
 		return <-runErr
 	}
@@ -183,10 +202,15 @@ func (m *Main) runCmd(ctx context.Context, args []string) error {
 	// Serve only now: /healthz answers 200 once the store is open and the bot runs.
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	adminErr := admin.serve()
 	ready.Store(true)
 	met.ready.Set(1)
 	logger.Info("kfbot: ready", "addr", ln.Addr().String(), "startup", time.Since(start).Round(time.Millisecond),
 		"rules", live.Set().Len())
+
+	checkCtx, cancelCheck := context.WithCancel(ctx)
+	defer cancelCheck()
+	go check.run(checkCtx, client, cfg.APIBase, logger)
 
 	watchCtx, cancelWatch := context.WithCancel(ctx)
 	defer cancelWatch()
@@ -215,6 +239,9 @@ loop:
 		case err := <-serveErr:
 			failure = fmt.Errorf("serve http: %w", err)
 			break loop
+		case err := <-adminErr:
+			failure = fmt.Errorf("serve the admin listener (KFBOT_ADMIN_LISTEN): %w", err)
+			break loop
 		case err := <-runErr:
 			botDone = true
 			if err == nil {
@@ -233,6 +260,7 @@ loop:
 	if err := srv.Shutdown(shCtx); err != nil {
 		logger.Warn("kfbot: http shutdown", "err", err)
 	}
+	admin.shutdown(shCtx, logger)
 	cancelWatch()
 	<-watchDone
 	cancelBot()
