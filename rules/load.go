@@ -117,6 +117,7 @@ func newLoader(src []byte, name string, o *options) *loader {
 	}
 	base := []expr.Option{expr.Env(Env{}), expr.MaxNodes(o.maxNodes)}
 	base = append(base, helpers...)
+	base = append(base, limitOptions()...)
 	l.boolCfg = exprConfig(append(slices.Clip(base), expr.AsBool()))
 	l.anyCfg = exprConfig(append(slices.Clip(base), expr.AsAny()))
 	return l
@@ -591,6 +592,15 @@ func (l *loader) compile(n *yaml.Node, src string, off int, asBool bool) (*vm.Pr
 			line, col := l.pos(n, off+at)
 			l.add(line, col, ErrDynamicRegex, nil,
 				"the pattern of matches must be a string literal (patterns compile once, at load)")
+			return errReported
+		}
+		if name, at, bad := allocInLoop(tree); bad {
+			line, col := l.pos(n, off+at)
+			if name == catName || name == addName {
+				name = "the string +"
+			}
+			l.add(line, col, ErrExpr, nil, fmt.Sprintf(
+				"%s inside map, filter, reduce or another loop could exhaust memory (each of up to a million iterations builds a new string or list); build it once, outside the loop", name))
 			return errReported
 		}
 		if asBool {
