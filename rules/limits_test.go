@@ -1,7 +1,6 @@
 package rules_test
 
 import (
-	
 	"runtime"
 	"strings"
 	"testing"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/kfbot/kfbot/rules"
 )
-
 
 // TestAllocatingExpressionsAreCapped: on a 2,000-byte message, expressions that would
 // build gigabytes fail before allocating them; the rule counts as false and the next
