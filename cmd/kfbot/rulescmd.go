@@ -30,17 +30,16 @@ func (m *Main) rulesCmd(ctx context.Context, args []string) error {
 		return nil
 	}
 	if sub != "check" && sub != "test" {
-		fmt.Fprint(m.Stderr, rulesUsage)
-		return &usageError{msg: fmt.Sprintf("rules: unknown command %q%s", sub, suggest(sub, []string{"check", "test"}))}
+		return &usageError{msg: fmt.Sprintf("rules: unknown command %q%s (kfbot rules -h lists the commands)", sub, suggest(sub, []string{"check", "test"}))}
 	}
 	fset := flag.NewFlagSet("kfbot rules "+sub, flag.ContinueOnError)
 	fset.SetOutput(m.Stderr)
 	fset.Usage = func() { fmt.Fprint(fset.Output(), rulesUsage) }
-	if err := fset.Parse(rest); err != nil {
+	if err := parseFlags(fset, "rules "+sub, rest); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
-		return &silentError{code: exitUsage}
+		return err
 	}
 	files := fset.Args()
 	if len(files) == 0 {

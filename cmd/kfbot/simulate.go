@@ -61,11 +61,11 @@ func (m *Main) simulateCmd(ctx context.Context, args []string) error {
 		fmt.Fprint(fset.Output(), simulateUsage)
 		fset.PrintDefaults()
 	}
-	if err := fset.Parse(args); err != nil {
+	if err := parseFlags(fset, "simulate", args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
-		return &silentError{code: exitUsage}
+		return err
 	}
 	if fset.NArg() > 0 {
 		return &usageError{msg: fmt.Sprintf("simulate: unexpected argument %q (use -rules FILE)", fset.Arg(0))}
