@@ -133,6 +133,11 @@
 // pattern of `matches` must be a string literal, compiled once at load; use
 // "(?i)…" for case-insensitive patterns.
 //
+// Expressions stay within a memory budget: a string built by repeat, replace, join or +
+// may be at most [MaxExprString] bytes (the call fails, and a `when` counts as false),
+// and inside the predicate of a loop (map, filter, reduce, all, …) a call that builds a
+// string or a list (repeat, split, upper, toJSON, +, …) is refused at load.
+//
 // Inside any text of an action, `{{ expression }}` is replaced by the expression's
 // value: nil as nothing, numbers without exponent, times as "2006-01-02 15:04:05".
 //
@@ -187,6 +192,15 @@
 // each matching one of ErrSyntax, ErrVersion, ErrUnknownKey, ErrUnknownAction,
 // ErrUnknownHandler, ErrDuplicateRule, ErrExpr, ErrDynamicRegex, ErrInvalid or ErrFile
 // with errors.Is. [Errors] lists them.
+//
+// Some mistakes are sure to fail and are errors: two menu clicks with one id in one menu,
+// a constant link or view URL that is not absolute http(s), a welcome action in a rule
+// whose when only matches text messages (welcome needs an enter_session event), an
+// unknown key. Others load, because a valid file may mean them, and are warnings
+// ([Set.Warnings], ErrSuspicious; `kfbot rules check` prints them and still passes):
+// a menu click without an id (its tap cannot be told from typed text) and a rule after a
+// catch-all (a rule with no when, or when: true, and no continue: true), which no
+// message reaches.
 //
 // [expr]: https://expr-lang.org/docs/language-definition
 package rules

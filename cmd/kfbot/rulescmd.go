@@ -69,7 +69,14 @@ func (m *Main) rulesCheck(files []string, opts ...rules.Option) error {
 			fmt.Fprintf(m.Stderr, "%s: %d %s\n", f, len(errs), plural(len(errs), "problem", "problems"))
 			continue
 		}
-		fmt.Fprintf(m.Stdout, "%s: %d %s OK\n", f, set.Len(), plural(set.Len(), "rule", "rules"))
+		for _, w := range set.Warnings() {
+			fmt.Fprintln(m.Stderr, w)
+		}
+		warned := ""
+		if n := len(set.Warnings()); n > 0 {
+			warned = fmt.Sprintf(", %d %s", n, plural(n, "warning", "warnings"))
+		}
+		fmt.Fprintf(m.Stdout, "%s: %d %s OK%s\n", f, set.Len(), plural(set.Len(), "rule", "rules"), warned)
 	}
 	if bad {
 		return &silentError{code: exitFailed}
