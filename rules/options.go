@@ -36,6 +36,7 @@ type options struct {
 	baseDir      string
 	debounce     time.Duration
 	onReload     func(*Set, error)
+	onWhenError  func(rule string, err error) // conversation tests: a when failed
 	media        *mediaCache
 	errs         []error
 }

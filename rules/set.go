@@ -160,6 +160,9 @@ func (s *Set) when(r *rule, sc *scratch, env any) bool {
 	if err != nil {
 		s.opts.log.Warn("rules: when failed; counting it as false",
 			slog.String(LogKeyFile, s.file), slog.String(LogKeyRule, r.name), slog.Any(LogKeyError, err))
+		if s.opts.onWhenError != nil {
+			s.opts.onWhenError(r.name, err)
+		}
 		return false
 	}
 	b, _ := out.(bool)
