@@ -205,6 +205,9 @@ func (s *Set) handle(c *bot.Context) error {
 			continue
 		}
 		x.rule = r
+		if s.opts.onRule != nil {
+			s.opts.onRule(c, r.name)
+		}
 		if err := s.runActions(x); err != nil {
 			return err
 		}
