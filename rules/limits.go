@@ -13,7 +13,7 @@ import (
 )
 
 // MaxExprString is the longest string an expression may build, in bytes: `repeat`,
-// `replace`, `join` and the string `+` fail with an error instead of allocating more.
+// `replace`, `join`, `string`, `toJSON` and the string `+` fail with an error instead of allocating more.
 // A WeCom text message holds at most 2,048 bytes, so no reply needs more.
 //
 // expr's own memory budget counts list elements, not string bytes, and checks after
@@ -93,6 +93,8 @@ func limitOptions() []expr.Option {
 			}
 			return total
 		}),
+		capped("string", func(a []any) int { return printedSize(a[0], 1) }),
+		capped("toJSON", func(a []any) int { return printedSize(a[0], 3) }),
 		expr.Function(catName, func(p ...any) (any, error) {
 			a, b := p[0].(string), p[1].(string)
 			if n := len(a) + len(b); n > MaxExprString {
@@ -119,6 +121,10 @@ func limitOptions() []expr.Option {
 func capped(name string, size func([]any) int) expr.Option {
 	b := *builtin.Builtins[builtin.Index[name]]
 	orig := b.Func
+	if orig == nil { // a one-argument builtin
+		fast := b.Fast
+		orig = func(args ...any) (any, error) { return fast(args[0]), nil }
+	}
 	return func(c *conf.Config) {
 		c.Disabled[name] = true
 		fn := b
@@ -181,4 +187,39 @@ func allocInLoop(tree ast.Node) (name string, at int, found bool) {
 		return false
 	})
 	return name, at, found
+}
+
+// printedSize estimates, from below, the length of v printed by fmt or encoding/json,
+// with perItem bytes of punctuation per element; it stops counting past MaxExprString.
+func printedSize(v any, perItem int) int {
+	n := 0
+	var walk func(v any)
+	walk = func(v any) {
+		if n > MaxExprString {
+			return
+		}
+		switch v := v.(type) {
+		case string:
+			n += len(v) + perItem
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		case []string:
+			for _, x := range v {
+				n += len(x) + perItem
+			}
+		case []int:
+			n += len(v) * (1 + perItem)
+		case map[string]any:
+			for k, x := range v {
+				n += len(k) + perItem
+				walk(x)
+			}
+		default:
+			n += 1 + perItem
+		}
+	}
+	walk(v)
+	return n
 }

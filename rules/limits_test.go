@@ -20,6 +20,8 @@ func TestAllocatingExpressionsAreCapped(t *testing.T) {
 		{"replace", `len(replace(replace(msg.text, "", msg.text), "", msg.text)) > 0`},
 		{"join", `len(join(split(msg.text, ""), repeat(msg.text, 30))) > 0`},
 		{"concat doubling", `let a = msg.text + msg.text; let b = a + a; let c = b + b; let d = c + c; let e = d + d; let f = e + e; let g = f + f; let h = g + g; let i = h + h; let j = i + i; let k = j + j; let l = k + k; let m = l + l; len(m + m) > 0`},
+		{"string of a big list", `len(string(map(1..40000, msg.text))) > 0`},
+		{"toJSON of a big list", `len(toJSON(map(1..40000, msg.text))) > 0`},
 		{"untyped concat", `let a = session.vars.x ?? msg.text; let b = a + a; let c = b + b; let d = c + c; let e = d + d; let f = e + e; let g = f + f; let h = g + g; let i = h + h; let j = i + i; let k = j + j; len(k + k) > 0`},
 	}
 	for _, tt := range tests {
