@@ -44,8 +44,9 @@ const (
 
 // errTooLong is the run-time error of a capped function.
 func errTooLong(fn string, n int) error {
-	return fmt.Errorf("%s would build a string of %d bytes, more than the %d an expression may build; shorten the expression",
-		fn, n, MaxExprString)
+	_ = n // a lower bound when over the cap; not worth reporting
+	return fmt.Errorf("%s would build a string longer than the %d bytes an expression may build; shorten the expression",
+		fn, MaxExprString)
 }
 
 // limitOptions cap the allocating builtins and the string `+`.
