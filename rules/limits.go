@@ -43,8 +43,7 @@ const (
 )
 
 // errTooLong is the run-time error of a capped function.
-func errTooLong(fn string, n int) error {
-	_ = n // a lower bound when over the cap; not worth reporting
+func errTooLong(fn string) error {
 	return fmt.Errorf("%s would build a string longer than the %d bytes an expression may build; shorten the expression",
 		fn, MaxExprString)
 }
@@ -99,14 +98,14 @@ func limitOptions() []expr.Option {
 		expr.Function(catName, func(p ...any) (any, error) {
 			a, b := p[0].(string), p[1].(string)
 			if n := len(a) + len(b); n > MaxExprString {
-				return nil, errTooLong("+", n)
+				return nil, errTooLong("+")
 			}
 			return a + b, nil
 		}, new(func(string, string) string)),
 		expr.Function(addName, func(p ...any) (any, error) {
 			if a, ok := p[0].(string); ok {
 				if b, ok := p[1].(string); ok && len(a)+len(b) > MaxExprString {
-					return nil, errTooLong("+", len(a)+len(b))
+					return nil, errTooLong("+")
 				}
 			}
 			return runtime.Add(p[0], p[1]), nil
@@ -131,7 +130,7 @@ func capped(name string, size func([]any) int) expr.Option {
 		fn := b
 		fn.Func = func(args ...any) (any, error) {
 			if n := size(args); n > MaxExprString {
-				return nil, errTooLong(name, n)
+				return nil, errTooLong(name)
 			}
 			return orig(args...)
 		}
