@@ -3,6 +3,7 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -35,6 +36,9 @@ func (l *loader) actions(n *yaml.Node) []action {
 			continue
 		}
 		if len(ps) > 1 {
+			if known := l.checkKeys(ps, actionKeys, ErrUnknownAction, ""); len(known) < len(ps) {
+				continue // the unknown keys are reported as such
+			}
 			keys := make([]string, len(ps))
 			for i, p := range ps {
 				keys[i] = p.key
@@ -55,6 +59,9 @@ func (l *loader) actions(n *yaml.Node) []action {
 				a = &replyAction{msg: m}
 			}
 		case "welcome":
+			if l.textOnly {
+				l.errAt(p.k, ErrInvalid, "welcome answers an enter_session event (send_msg_on_event needs its welcome_code), but this rule's when only matches text messages; use reply, or match msg.event == \"enter_session\"")
+			}
 			if m := l.outMessage(p.v, "welcome", true); m != nil {
 				a = &welcomeAction{msg: m}
 			}
@@ -132,18 +139,24 @@ func (l *loader) outMessage(n *yaml.Node, what string, welcome bool) outMsg {
 	if ps == nil {
 		return nil
 	}
-	if len(ps) != 1 {
+	if welcome {
+		for _, p := range ps {
+			if slices.Contains(replyKinds, p.key) && !slices.Contains(welcomeKinds, p.key) {
+				l.errAt(p.k, ErrInvalid, "welcome sends text or menu only (send_msg_on_event), not %s", p.key)
+				return nil
+			}
+		}
+	}
+	// Unknown keys are reported as unknown first; "exactly one" is about known ones.
+	known := l.checkKeys(ps, kinds, ErrUnknownKey, what)
+	if len(known) < len(ps) {
+		return nil
+	}
+	if len(known) != 1 {
 		l.errAt(n, ErrInvalid, "%s needs exactly one of %s", what, strings.Join(kinds, ", "))
 		return nil
 	}
-	if welcome && slices.Contains(replyKinds, ps[0].key) && !slices.Contains(welcomeKinds, ps[0].key) {
-		l.errAt(ps[0].k, ErrInvalid, "welcome sends text or menu only (send_msg_on_event), not %s", ps[0].key)
-		return nil
-	}
-	ps = l.checkKeys(ps, kinds, ErrUnknownKey, what)
-	if len(ps) == 0 {
-		return nil
-	}
+	ps = known
 	p := ps[0]
 	var m outMsg
 	switch p.key {
@@ -253,11 +266,20 @@ func (l *loader) menu(n *yaml.Node) outMsg {
 		l.errAt(l.deref(p.v), ErrInvalid, "a menu has 1 to 10 items, this one has %d", len(items))
 		ok = false
 	}
+	ids := map[string]int{}
 	for _, it := range items {
 		item, good := l.menuItem(it)
 		if !good {
 			ok = false
 			continue
+		}
+		if item.kind == "click" && item.id != "" {
+			if first, dup := ids[item.id]; dup {
+				l.errAt(l.deref(it), ErrInvalid, "menu click id %q repeated (first at line %d): the ids of one menu must differ, or a tap cannot be told apart", item.id, first)
+				ok = false
+			} else {
+				ids[item.id] = l.deref(it).Line
+			}
 		}
 		m.items = append(m.items, item)
 	}
@@ -271,6 +293,11 @@ var menuItemKinds = []string{"click", "view", "miniprogram", "text"}
 
 func (l *loader) menuItem(n *yaml.Node) (menuItem, bool) {
 	ps := l.rawPairs(n, "a menu item")
+	if len(ps) > 1 {
+		if known := l.checkKeys(ps, menuItemKinds, ErrUnknownKey, "a menu item"); len(known) < len(ps) {
+			return menuItem{}, false // the unknown keys are reported as such
+		}
+	}
 	if len(ps) != 1 {
 		if ps != nil {
 			l.errAt(l.deref(n), ErrInvalid, "a menu item has one key: one of %s", strings.Join(menuItemKinds, ", "))
@@ -295,6 +322,9 @@ func (l *loader) menuItem(n *yaml.Node) (menuItem, bool) {
 				ok = false
 			}
 		}
+		if it.id == "" && ok {
+			l.warnAt(l.deref(p.v), "a click without an id: the tap comes back as plain text with an empty msg.menu_id, so no rule can tell it from typed text; give it an id")
+		}
 		if it.text, good = l.reqTemplate(p.v, f, "text", "click"); !good {
 			ok = false
 		}
@@ -308,7 +338,7 @@ func (l *loader) menuItem(n *yaml.Node) (menuItem, bool) {
 		if f == nil {
 			return it, false
 		}
-		if it.url, good = l.reqTemplate(p.v, f, "url", "view"); !good {
+		if it.url, good = l.reqTemplate(p.v, f, "url", "view"); !good || !l.checkURL(f["url"].v, it.url, "view.url") {
 			ok = false
 		}
 		if it.text, good = l.reqTemplate(p.v, f, "text", "view"); !good {
@@ -468,6 +498,7 @@ func (l *loader) link(n *yaml.Node) outMsg {
 	o.title, ok1 = l.reqTemplate(n, f, "title", "link")
 	o.desc, ok2 = l.optTemplate(f, "desc", "link")
 	o.url, ok3 = l.reqTemplate(n, f, "url", "link")
+	ok3 = ok3 && l.checkURL(f["url"].v, o.url, "link.url")
 	o.thumb, ok4 = l.mediaField(n, f, "thumb_media_id", "thumb_file", "link")
 	if !ok1 || !ok2 || !ok3 || !ok4 {
 		return nil
@@ -782,3 +813,22 @@ func (l *loader) handler(n *yaml.Node) action {
 }
 
 func (a *handlerAction) run(x *run) error { return a.h(x.c) }
+
+// checkURL reports a constant URL that WeCom would refuse: not absolute http(s) with a
+// host. A URL built by a template is checked when it is sent.
+func (l *loader) checkURL(n *yaml.Node, t *template, what string) bool {
+	u, isConst := t.constant()
+	if !isConst {
+		return true
+	}
+	p, err := url.Parse(strings.TrimSpace(u))
+	switch {
+	case err != nil:
+		l.errAt(l.deref(n), ErrInvalid, "%s %q is not a valid URL: %v", what, u, errors.Unwrap(err))
+	case p.Scheme != "http" && p.Scheme != "https" || p.Host == "":
+		l.errAt(l.deref(n), ErrInvalid, "%s %q is not an absolute http or https URL (like https://example.com/page)", what, u)
+	default:
+		return true
+	}
+	return false
+}

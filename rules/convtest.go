@@ -58,14 +58,27 @@ const (
 	StepSay   StepKind = "say"   // sends a text
 	StepClick StepKind = "click" // taps a menu item: a text with its menu_id
 	StepImage StepKind = "image" // sends an image
+	StepVoice StepKind = "voice" // sends a voice message
+	StepFile  StepKind = "file"  // sends a file
+	// StepLocation sends a location (Arg is its name).
+	StepLocation StepKind = "location"
+	// StepPickUp: the servicer Arg takes the conversation from the waiting pool in the
+	// WeCom client (a session_status_change event with change_type 1).
+	StepPickUp StepKind = "servicer_pick_up"
+	// StepEnd: the servicer ends the conversation (change_type 3).
+	StepEnd StepKind = "servicer_end"
 )
 
 // Step is one customer action and, optionally, the bot's expected answer.
 type Step struct {
 	Kind StepKind
-	// Arg is the text (say), the menu item id (click), the scene (enter) or the media id
-	// (image).
+	// Arg is the text (say), the menu item id (click), the scene (enter), the media id
+	// (image, voice, file), the place's name (location) or the servicer's userid
+	// (servicer_pick_up).
 	Arg string
+	// Address, Latitude and Longitude describe a location step's place.
+	Address             string
+	Latitude, Longitude float64
 	// SceneParam is the scene_param of an enter step.
 	SceneParam string
 	// Now, when not zero, sets the rules' `now` from this step on.
@@ -86,6 +99,9 @@ func (st Step) String() string {
 			return "enter"
 		}
 		return "enter " + st.Arg
+	}
+	if st.Arg == "" {
+		return string(st.Kind)
 	}
 	return string(st.Kind) + " " + st.Arg
 }
@@ -139,7 +155,9 @@ type Suite struct {
 //	rules_file: rules.yaml
 //	tests: [...]
 //
-// Only the tests are checked here; load the rules with [LoadFile] (Suite.RulesFile).
+// A tests-only file needs version: 1, rules_file (relative to the tests file's
+// directory) and tests, and no rules. Only the tests are checked here; load the rules
+// with [LoadFile] (Suite.RulesFile), with the [WithHandler] options its rules need.
 func LoadTests(path string) (*Suite, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
@@ -274,7 +292,13 @@ func runTest(ctx context.Context, s *Set, t Test) (string, error) {
 		}
 		return clock()
 	})
-	ts.opts.media = newMediaCache()      // media ids belong to this test's server
+	ts.opts.media = newMediaCache() // media ids belong to this test's server
+	ts.opts.onWhenError = func(rule string, err error) {
+		mu.Lock()
+		msg, _, _ := strings.Cut(err.Error(), "\n") // expr adds the source and a caret
+		herrs = append(herrs, fmt.Errorf("rule %q: when failed: %s", rule, msg))
+		mu.Unlock()
+	}
 	b.Handle(ts.Matcher(), ts.Handler()) // what Install does, without its log line
 
 	kfid, user := t.OpenKFID, t.ExternalUserID
@@ -315,6 +339,19 @@ func runTest(ctx context.Context, s *Set, t Test) (string, error) {
 				id = fmt.Sprintf("rules-test-image-%d", i+1)
 			}
 			srv.AddImage(kfid, user, id)
+		case StepVoice, StepFile:
+			id := st.Arg
+			if id == "" {
+				id = fmt.Sprintf("rules-test-%s-%d", st.Kind, i+1)
+			}
+			srv.AddCustomerMessage(kfid, user, string(st.Kind), map[string]string{"media_id": id})
+		case StepLocation:
+			srv.AddCustomerMessage(kfid, user, "location", map[string]any{
+				"latitude": st.Latitude, "longitude": st.Longitude, "name": st.Arg, "address": st.Address})
+		case StepPickUp:
+			srv.ServicerPickUp(kfid, user, st.Arg)
+		case StepEnd:
+			srv.ServicerEnd(kfid, user)
 		default:
 			return "", fmt.Errorf("step %d: unknown step kind %q", i+1, st.Kind)
 		}
@@ -344,7 +381,9 @@ func checkStep(ctx context.Context, srv *kftest.Server, store storage.Store, kfi
 	sent []kftest.Sent, stateBefore int, errs []error) []string {
 	var diffs []string
 	for _, err := range errs {
-		diffs = append(diffs, "error: "+err.Error())
+		if d := "error: " + err.Error(); !slices.Contains(diffs, d) { // a when may run twice
+			diffs = append(diffs, d)
+		}
 	}
 	e := st.Expect
 	if e == nil {
@@ -467,8 +506,8 @@ func sentText(m kftest.Sent) string {
 
 var (
 	testKeys   = []string{"name", "now", "open_kfid", "user", "steps"}
-	stepKeys   = []string{"enter", "say", "click", "image", "now", "expect"}
-	stepKinds  = []string{"enter", "say", "click", "image"}
+	stepKinds  = []string{"enter", "say", "click", "image", "voice", "file", "location", "servicer_pick_up", "servicer_end"}
+	stepKeys   = append(slices.Clip(stepKinds), "now", "expect")
 	expectKeys = []string{"welcome", "reply", "transfer", "none", "vars"}
 )
 
@@ -594,9 +633,38 @@ func (l *loader) step(n *yaml.Node) (Step, bool) {
 		}
 	case StepSay, StepClick:
 		st.Arg, ok = l.nonEmpty(v, string(st.Kind))
-	case StepImage:
+	case StepImage, StepVoice, StepFile:
 		if !isNull(v) {
-			st.Arg, ok = l.str(v, "image")
+			st.Arg, ok = l.str(v, string(st.Kind))
+		}
+	case StepPickUp:
+		st.Arg, ok = l.nonEmpty(v, "servicer_pick_up")
+	case StepEnd:
+		if !isNull(v) && !l.bool(v, "servicer_end") {
+			l.errAt(v, ErrInvalid, "servicer_end takes true (or nothing)")
+			ok = false
+		}
+	case StepLocation:
+		switch {
+		case isNull(v):
+		case v.Kind == yaml.ScalarNode:
+			st.Arg = v.Value
+		default:
+			lf := l.fields(v, "location", "name", "address", "latitude", "longitude")
+			for key, dst := range map[string]*string{"name": &st.Arg, "address": &st.Address} {
+				if q, has := lf[key]; has {
+					var good bool
+					*dst, good = l.str(q.v, "location."+key)
+					ok = ok && good
+				}
+			}
+			for key, dst := range map[string]*float64{"latitude": &st.Latitude, "longitude": &st.Longitude} {
+				if q, has := lf[key]; has {
+					var good bool
+					*dst, good = l.float(q.v, "location."+key)
+					ok = ok && good
+				}
+			}
 		}
 	}
 	if q, has := f["now"]; has {
@@ -618,8 +686,9 @@ func (l *loader) expect(n *yaml.Node) (*Expect, bool) {
 	}
 	ok := true
 	if p, has := f["none"]; has {
-		if l.bool(p.v, "none") && len(f) > 1 {
-			l.errAt(p.k, ErrInvalid, "none: true means no welcome, reply or transfer; drop the other keys")
+		_, hasVars := f["vars"]
+		if l.bool(p.v, "none") && len(f) > 1 && !(len(f) == 2 && hasVars) {
+			l.errAt(p.k, ErrInvalid, "none: true means no welcome, reply or transfer; drop those keys (vars may stay)")
 			ok = false
 		}
 	}

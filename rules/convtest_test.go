@@ -183,3 +183,73 @@ func TestRunTestsStopsWhenCancelled(t *testing.T) {
 	_, _, err = rules.RunTests(ctx, set, set.Tests(), &out)
 	assert.ErrorIs(t, err, context.Canceled)
 }
+
+// TestConversationTestsScriptRealConversations: voice, file and location steps, a
+// servicer picking the conversation up and ending it, and none: true with vars.
+func TestConversationTestsScriptRealConversations(t *testing.T) {
+	src := `version: 1
+rules:
+  - name: voice
+    when: msg.type == "voice"
+    then: [{reply: "voice {{ msg.media_id }}"}]
+  - name: file
+    when: msg.type == "file"
+    then: [{reply: "got your file"}]
+  - name: location
+    when: msg.type == "location"
+    then: [{reply: "thanks for the location"}]
+  - name: picked up
+    when: msg.event == "session_status_change" && msg.change_type == 1
+    then: [{set: {picked: true}}]
+  - name: ended
+    when: msg.event == "session_status_change" && msg.change_type == 3
+    then: [{set: {ended: true}}]
+tests:
+  - name: media and a servicer
+    steps:
+      - voice: v1
+        expect: {reply: "voice v1"}
+      - file:
+        expect: {reply: "got your file"}
+      - location: {name: Office, address: "1 Road", latitude: 31.2, longitude: 121.4}
+        expect: {reply: "thanks for the location"}
+      - servicer_pick_up: alice
+        expect: {none: true, vars: {picked: true}}
+      - servicer_end: true
+        expect: {none: true, vars: {ended: true}}
+`
+	set, err := rules.Load(strings.NewReader(src), "t.yaml", quiet)
+	require.NoError(t, err)
+	var out bytes.Buffer
+	passed, failed, err := rules.RunTests(t.Context(), set, set.Tests(), &out)
+	require.NoError(t, err)
+	assert.Equal(t, "ok   test \"media and a servicer\"\n1 passed, 0 failed\n", out.String())
+	assert.Equal(t, 1, passed)
+	assert.Equal(t, 0, failed)
+}
+
+// TestConversationTestsReportFailingConditions: a when that fails at run time fails
+// the step, naming the rule and the error, instead of passing as the fallback's answer.
+func TestConversationTestsReportFailingConditions(t *testing.T) {
+	src := `version: 1
+rules:
+  - name: number
+    when: int(msg.text) > 1
+    then: [{reply: "number"}]
+  - name: fallback
+    then: [{reply: "fallback"}]
+tests:
+  - name: not a number
+    steps:
+      - say: five
+        expect: {reply: fallback}
+`
+	set, err := rules.Load(strings.NewReader(src), "t.yaml", quiet)
+	require.NoError(t, err)
+	var out bytes.Buffer
+	_, failed, err := rules.RunTests(t.Context(), set, set.Tests(), &out)
+	require.NoError(t, err)
+	assert.Equal(t, 1, failed)
+	assert.Contains(t, out.String(), `FAIL test "not a number", step 1 (say "five"): error: rule "number": when failed: `)
+	assert.Contains(t, out.String(), "when failed: invalid operation: int(five) (1:1)\n0 passed, 1 failed\n")
+}

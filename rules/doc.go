@@ -133,6 +133,11 @@
 // pattern of `matches` must be a string literal, compiled once at load; use
 // "(?i)…" for case-insensitive patterns.
 //
+// Expressions stay within a memory budget: a string built by repeat, replace, join or +
+// may be at most [MaxExprString] bytes (the call fails, and a `when` counts as false),
+// and inside the predicate of a loop (map, filter, reduce, all, …) a call that builds a
+// string or a list (repeat, split, upper, toJSON, +, …) is refused at load.
+//
 // Inside any text of an action, `{{ expression }}` is replaced by the expression's
 // value: nil as nothing, numbers without exponent, times as "2006-01-02 15:04:05".
 //
@@ -164,6 +169,12 @@
 //	      - image: photo1                     # an image (a media id)
 //	        now: "2026-11-23T19:00:00+08:00"  # optional: `now` from this step on
 //	        expect: {none: true}              # nothing sent, no transfer
+//	      - voice: v1                         # a voice message (a media id; optional)
+//	      - file:                             # a file (media id optional)
+//	      - location: {name: Office, address: "1 Road", latitude: 31.2, longitude: 121.4}
+//	      - servicer_pick_up: alice           # a servicer takes the chat from the pool
+//	        expect: {none: true, vars: {picked: true}}   # none may go with vars
+//	      - servicer_end: true                # the servicer ends the conversation
 //
 // Each test runs through a real engine with an in-memory store, against a fresh fake
 // WeCom server (kf/kftest). After each step the messages the bot sent are compared with
@@ -172,8 +183,13 @@
 // mini program card by its title, a location by its name, an image as "[image]");
 // `transfer` (pool, end or {servicer: id}); and `vars`, session variables compared as
 // JSON. Whatever `expect` does not list must not happen; a step without `expect` checks
-// only that no action failed. Tests can also live in a separate file that names its rules
-// with `rules_file: rules.yaml` ([LoadTests], [RunTestFile]). [RunTests] reports
+// only that no action failed, and that no `when` failed at run time (a failing `when`
+// counts as false in production; in a test it fails the step, naming the rule and the
+// error). Tests can also live in a separate file ([LoadTests], [RunTestFile]). Such a
+// tests-only file needs `version: 1`, `rules_file:` naming the rule file (relative to
+// the tests file's directory) and `tests:`, and must not have `rules:`; the rule file is
+// loaded with the options the tests run with, so handlers its rules name must be
+// registered ([WithHandler]) there too. [RunTests] reports
 // `FAIL test "…", step 2 (click hours): reply[0]: got "…", want "…"` and ends with a line
 // `N passed, M failed`.
 //
@@ -187,6 +203,15 @@
 // each matching one of ErrSyntax, ErrVersion, ErrUnknownKey, ErrUnknownAction,
 // ErrUnknownHandler, ErrDuplicateRule, ErrExpr, ErrDynamicRegex, ErrInvalid or ErrFile
 // with errors.Is. [Errors] lists them.
+//
+// Some mistakes are sure to fail and are errors: two menu clicks with one id in one menu,
+// a constant link or view URL that is not absolute http(s), a welcome action in a rule
+// whose when only matches text messages (welcome needs an enter_session event), an
+// unknown key. Others load, because a valid file may mean them, and are warnings
+// ([Set.Warnings], ErrSuspicious; `kfbot rules check` prints them and still passes):
+// a menu click without an id (its tap cannot be told from typed text) and a rule after a
+// catch-all (a rule with no when, or when: true, and no continue: true), which no
+// message reaches.
 //
 // [expr]: https://expr-lang.org/docs/language-definition
 package rules

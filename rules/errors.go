@@ -35,6 +35,9 @@ var (
 	ErrInvalid = errors.New("rules: invalid value")
 	// ErrFile: a file the rules name (an image, a thumbnail, a rules_file) cannot be read.
 	ErrFile = errors.New("rules: file not readable")
+	// ErrSuspicious is the kind of a warning (see [Set.Warnings]): the file is valid but
+	// something in it is probably a mistake, such as a rule no message can reach.
+	ErrSuspicious = errors.New("rules: suspicious")
 )
 
 // Error is one problem found while loading a rule file, with its position and the rule
@@ -52,6 +55,9 @@ type Error struct {
 	// Err is the problem. It matches one of the Err* kinds with errors.Is, and the
 	// underlying expr error (a *file.Error) with errors.As where there is one.
 	Err error
+	// Warning marks a problem that does not fail the load (see [Set.Warnings]). Its
+	// text reads `rules.yaml:12:5: warning: rule "x": …`.
+	Warning bool
 }
 
 // Error implements error.
@@ -71,6 +77,9 @@ func (e *Error) Error() string {
 	}
 	if b.Len() > 0 {
 		b.WriteByte(' ')
+	}
+	if e.Warning {
+		b.WriteString("warning: ")
 	}
 	if e.Rule != "" {
 		fmt.Fprintf(&b, "rule %q: ", e.Rule)

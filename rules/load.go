@@ -78,6 +78,7 @@ func load(src []byte, name string, o options) (*Set, error) {
 	}
 	s := newSet(name, rs, tests, l.loc, l.clicks, o)
 	s.servicers = l.servicers
+	s.warnings = sortErrors(l.warns)
 	return s, nil
 }
 
@@ -88,8 +89,10 @@ type loader struct {
 	lines     []string
 	opts      *options
 	errs      []*Error
-	rule      string // the rule being read, for errors
-	visits    int    // nodes walked, aliases counted each time
+	warns     []*Error // see [Set.Warnings]
+	textOnly  bool     // the rule being read only matches text messages
+	rule      string   // the rule being read, for errors
+	visits    int      // nodes walked, aliases counted each time
 	maxVisits int
 	overflow  bool // the walk went over maxVisits; later problems are not reported
 	loc       *time.Location
@@ -117,6 +120,7 @@ func newLoader(src []byte, name string, o *options) *loader {
 	}
 	base := []expr.Option{expr.Env(Env{}), expr.MaxNodes(o.maxNodes)}
 	base = append(base, helpers...)
+	base = append(base, limitOptions()...)
 	l.boolCfg = exprConfig(append(slices.Clip(base), expr.AsBool()))
 	l.anyCfg = exprConfig(append(slices.Clip(base), expr.AsAny()))
 	return l
@@ -127,17 +131,36 @@ func (l *loader) err() error {
 	if len(l.errs) == 0 {
 		return nil
 	}
-	slices.SortStableFunc(l.errs, func(a, b *Error) int {
-		if a.Line != b.Line {
-			return a.Line - b.Line
-		}
-		return a.Col - b.Col
-	})
+	sortErrors(l.errs)
 	errs := make([]error, len(l.errs))
 	for i, e := range l.errs {
 		errs[i] = e
 	}
 	return errors.Join(errs...)
+}
+
+// sortErrors sorts es by position, in place, and returns it.
+func sortErrors(es []*Error) []*Error {
+	slices.SortStableFunc(es, func(a, b *Error) int {
+		if a.Line != b.Line {
+			return a.Line - b.Line
+		}
+		return a.Col - b.Col
+	})
+	return es
+}
+
+// warnAt records a warning: something valid that is probably a mistake.
+func (l *loader) warnAt(n *yaml.Node, format string, args ...any) {
+	if l.overflow {
+		return
+	}
+	line, col := 0, 0
+	if n != nil {
+		line, col = n.Line, n.Column
+	}
+	l.warns = append(l.warns, &Error{File: l.file, Line: line, Col: col, Rule: l.rule, Warning: true,
+		Err: &problem{kind: ErrSuspicious, msg: fmt.Sprintf(format, args...)}})
 }
 
 func (l *loader) add(line, col int, kind error, cause error, msg string) {
@@ -591,6 +614,15 @@ func (l *loader) compile(n *yaml.Node, src string, off int, asBool bool) (*vm.Pr
 			line, col := l.pos(n, off+at)
 			l.add(line, col, ErrDynamicRegex, nil,
 				"the pattern of matches must be a string literal (patterns compile once, at load)")
+			return errReported
+		}
+		if name, at, bad := allocInLoop(tree); bad {
+			line, col := l.pos(n, off+at)
+			if name == catName || name == addName {
+				name = "the string +"
+			}
+			l.add(line, col, ErrExpr, nil, fmt.Sprintf(
+				"%s inside map, filter, reduce or another loop could exhaust memory (each of up to a million iterations builds a new string or list); build it once, outside the loop", name))
 			return errReported
 		}
 		if asBool {

@@ -36,6 +36,8 @@ type options struct {
 	baseDir      string
 	debounce     time.Duration
 	onReload     func(*Set, error)
+	onWhenError  func(rule string, err error) // conversation tests: a when failed
+	onRule       func(c *bot.Context, rule string)
 	media        *mediaCache
 	errs         []error
 }
@@ -155,4 +157,11 @@ func WithReloadFunc(fn func(s *Set, err error)) Option {
 // withMedia shares a media cache between the sets a Live loads.
 func withMedia(c *mediaCache) Option {
 	return func(o *options) { o.media = c }
+}
+
+// WithRuleFunc calls f with the name of each rule whose actions run for a message, before
+// they run (for example to show which rule answered, as `kfbot simulate -v` does). f
+// runs on the engine's goroutines and must be quick and safe for concurrent use.
+func WithRuleFunc(f func(c *bot.Context, rule string)) Option {
+	return func(o *options) { o.onRule = f }
 }

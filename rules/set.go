@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +28,7 @@ type Set struct {
 	// servicers named by constant transfers; conversation tests add them to the fake
 	servicers []string
 	opts      options
+	warnings  []*Error
 	ix        *index
 	pool      *sync.Pool // of *scratch
 }
@@ -158,6 +160,9 @@ func (s *Set) when(r *rule, sc *scratch, env any) bool {
 	if err != nil {
 		s.opts.log.Warn("rules: when failed; counting it as false",
 			slog.String(LogKeyFile, s.file), slog.String(LogKeyRule, r.name), slog.Any(LogKeyError, err))
+		if s.opts.onWhenError != nil {
+			s.opts.onWhenError(r.name, err)
+		}
 		return false
 	}
 	b, _ := out.(bool)
@@ -200,6 +205,9 @@ func (s *Set) handle(c *bot.Context) error {
 			continue
 		}
 		x.rule = r
+		if s.opts.onRule != nil {
+			s.opts.onRule(c, r.name)
+		}
 		if err := s.runActions(x); err != nil {
 			return err
 		}
@@ -242,6 +250,7 @@ func (s *Set) runActions(x *run) error {
 func (l *loader) rules(n *yaml.Node) []*rule {
 	var out []*rule
 	seen := map[string]int{}
+	var catchAll *rule // the first rule that answers every message and stops
 	for i, it := range l.seq(n, "rules") {
 		l.rule = fmt.Sprintf("#%d", i+1)
 		ps := l.rawPairs(it, "a rule")
@@ -307,6 +316,18 @@ func (l *loader) rules(n *yaml.Node) []*rule {
 		if p, has := byKey["continue"]; has {
 			r.cont = l.bool(p.v, "continue")
 		}
+		always := true
+		if p, has := byKey["when"]; has {
+			v := l.deref(p.v)
+			always = v != nil && strings.TrimSpace(v.Value) == "true"
+		}
+		if catchAll != nil {
+			l.warnAt(it, "unreachable: rule %q (line %d) comes first and answers every message (no when, no continue: true); move this rule above it, or delete it",
+				catchAll.name, catchAll.line)
+		} else if always && !r.cont && ok {
+			catchAll = r
+		}
+		l.textOnly = textOnly(r.alts)
 		if p, has := byKey["then"]; has {
 			before := len(l.errs)
 			r.actions = l.actions(p.v)
@@ -320,5 +341,25 @@ func (l *loader) rules(n *yaml.Node) []*rule {
 		}
 	}
 	l.rule = ""
+	l.textOnly = false
 	return out
 }
+
+// textOnly reports whether a condition's alternatives all need a text message (a text
+// msg.type or a menu click).
+func textOnly(as []alt) bool {
+	if len(as) == 0 {
+		return false
+	}
+	for _, a := range as {
+		if !(a.hasType && a.typ == "text" || a.hasMenu) {
+			return false
+		}
+	}
+	return true
+}
+
+// Warnings returns what a load found suspicious but valid, in file order: a rule no
+// message can reach, a menu click without an id, …. Each is an [*Error] with Warning
+// set; `kfbot rules check` prints them without failing.
+func (s *Set) Warnings() []*Error { return s.warnings }

@@ -123,14 +123,16 @@ func (m *Main) run(ctx context.Context, args []string) error {
 	case "rules":
 		return m.rulesCmd(ctx, rest)
 	case "version", "-version", "--version":
+		if len(rest) > 0 {
+			return &usageError{msg: fmt.Sprintf("version: unexpected argument %q (version takes no flags or arguments)", rest[0])}
+		}
 		fmt.Fprintln(m.Stdout, versionLine())
 		return nil
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil
 	default:
-		fmt.Fprint(m.Stderr, usage)
-		return &usageError{msg: fmt.Sprintf("unknown command %q%s", cmd,
+		return &usageError{msg: fmt.Sprintf("unknown command %q%s (kfbot -h lists the commands)", cmd,
 			suggest(cmd, []string{"run", "simulate", "rules", "version", "help"}))}
 	}
 }

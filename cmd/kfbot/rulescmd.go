@@ -30,17 +30,16 @@ func (m *Main) rulesCmd(ctx context.Context, args []string) error {
 		return nil
 	}
 	if sub != "check" && sub != "test" {
-		fmt.Fprint(m.Stderr, rulesUsage)
-		return &usageError{msg: fmt.Sprintf("rules: unknown command %q%s", sub, suggest(sub, []string{"check", "test"}))}
+		return &usageError{msg: fmt.Sprintf("rules: unknown command %q%s (kfbot rules -h lists the commands)", sub, suggest(sub, []string{"check", "test"}))}
 	}
 	fset := flag.NewFlagSet("kfbot rules "+sub, flag.ContinueOnError)
 	fset.SetOutput(m.Stderr)
 	fset.Usage = func() { fmt.Fprint(fset.Output(), rulesUsage) }
-	if err := fset.Parse(rest); err != nil {
+	if err := parseFlags(fset, "rules "+sub, rest); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
-		return &silentError{code: exitUsage}
+		return err
 	}
 	files := fset.Args()
 	if len(files) == 0 {
@@ -70,7 +69,14 @@ func (m *Main) rulesCheck(files []string, opts ...rules.Option) error {
 			fmt.Fprintf(m.Stderr, "%s: %d %s\n", f, len(errs), plural(len(errs), "problem", "problems"))
 			continue
 		}
-		fmt.Fprintf(m.Stdout, "%s: %d %s OK\n", f, set.Len(), plural(set.Len(), "rule", "rules"))
+		for _, w := range set.Warnings() {
+			fmt.Fprintln(m.Stderr, w)
+		}
+		warned := ""
+		if n := len(set.Warnings()); n > 0 {
+			warned = fmt.Sprintf(", %d %s", n, plural(n, "warning", "warnings"))
+		}
+		fmt.Fprintf(m.Stdout, "%s: %d %s OK%s\n", f, set.Len(), plural(set.Len(), "rule", "rules"), warned)
 	}
 	if bad {
 		return &silentError{code: exitFailed}

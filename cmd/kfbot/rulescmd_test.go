@@ -84,3 +84,14 @@ func TestCommandLine(t *testing.T) {
 		})
 	}
 }
+
+// TestRulesCheckWarnings: warnings are listed on standard error and do not fail the
+// check.
+func TestRulesCheckWarnings(t *testing.T) {
+	code, out, errOut := runMain(t, "", nil, "rules", "check", "testdata/warn_rules.yaml")
+	assert.Equal(t, 0, code, errOut)
+	assert.Equal(t, "testdata/warn_rules.yaml: 3 rules OK, 2 warnings\n", out)
+	assert.Equal(t, `testdata/warn_rules.yaml:6:40: warning: rule "menu": a click without an id: the tap comes back as plain text with an empty msg.menu_id, so no rule can tell it from typed text; give it an id
+testdata/warn_rules.yaml:9:5: warning: rule "late": unreachable: rule "fallback" (line 7) comes first and answers every message (no when, no continue: true); move this rule above it, or delete it
+`, errOut)
+}

@@ -51,11 +51,11 @@ func (m *Main) runCmd(ctx context.Context, args []string) error {
 		}
 		fmt.Fprintf(fset.Output(), "  %-24s %s\n", configEnv, "config file, when -config is not given")
 	}
-	if err := fset.Parse(args); err != nil {
+	if err := parseFlags(fset, "run", args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
-		return &silentError{code: exitUsage}
+		return err
 	}
 	if fset.NArg() > 0 {
 		return &usageError{msg: fmt.Sprintf("run: unexpected argument %q (settings are flags, e.g. -rules FILE)", fset.Arg(0))}

@@ -35,10 +35,16 @@ Chat with your rules as a customer, in the terminal, without WeCom: an embedded 
 WeCom server (kf/kftest) and the real engine run in process. The chat opens with the
 welcome; type a message, or the number of a menu item to tap it. Commands:
   /image [MEDIA_ID]   send a picture
+  /voice [MEDIA_ID]   send a voice message
+  /file [MEDIA_ID]    send a file
+  /location [NAME]    send a location
   /enter [SCENE]      open the chat again (an enter_session event)
   /end                a servicer ends the conversation in WeCom
   /help               this list
   /quit               leave (so does end of input)
+
+With -config FILE the plugins of that kfbot run config file run too (and its rules
+file, unless -rules is given). With -v each answer says which rule gave it.
 
 With -script FILE every line of FILE (blank lines and # comments skipped) is what the
 customer types, and the transcript is printed; '-' reads the script from standard input.
@@ -57,15 +63,17 @@ func (m *Main) simulateCmd(ctx context.Context, args []string) error {
 	user := fset.String("user", simExternalUserID, "the customer's external_userid")
 	kfid := fset.String("open-kfid", simOpenKFID, "the KF account's open_kfid")
 	logLevel := fset.String("log-level", "warn", "engine log level on standard error: debug, info, warn or error")
+	configPath := fset.String("config", "", "a kfbot run config `file`: its plugins run in the simulator (and its rules, unless -rules)")
+	verbose := fset.Bool("v", false, "show which rule (or other handler) answered each message")
 	fset.Usage = func() {
 		fmt.Fprint(fset.Output(), simulateUsage)
 		fset.PrintDefaults()
 	}
-	if err := fset.Parse(args); err != nil {
+	if err := parseFlags(fset, "simulate", args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
-		return &silentError{code: exitUsage}
+		return err
 	}
 	if fset.NArg() > 0 {
 		return &usageError{msg: fmt.Sprintf("simulate: unexpected argument %q (use -rules FILE)", fset.Arg(0))}
@@ -73,7 +81,18 @@ func (m *Main) simulateCmd(ctx context.Context, args []string) error {
 	if _, ok := logLevels[strings.ToLower(*logLevel)]; !ok {
 		return &usageError{msg: fmt.Sprintf("simulate: -log-level %q is not one of debug, info, warn, error", *logLevel)}
 	}
+	var mws []bot.Middleware
 	path := *rulesPath
+	if *configPath != "" {
+		cfgRules, built, err := simulateConfig(*configPath, m.LookupEnv)
+		if err != nil {
+			return err
+		}
+		mws = built
+		if path == "" {
+			path = cfgRules
+		}
+	}
 	if path == "" {
 		path, _ = m.LookupEnv("KFBOT_RULES")
 	}
@@ -101,7 +120,9 @@ func (m *Main) simulateCmd(ctx context.Context, args []string) error {
 	}
 
 	logger := newLogger(m.Stderr, *logLevel, "text")
-	set, err := rules.LoadFile(path, rules.WithClock(clock), rules.WithLogger(logger))
+	var answered []string // the rules that ran for the current step
+	set, err := rules.LoadFile(path, rules.WithClock(clock), rules.WithLogger(logger),
+		rules.WithRuleFunc(func(_ *bot.Context, rule string) { answered = append(answered, rule) }))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return &usageError{msg: fmt.Sprintf("simulate: rule file %s not found; pass -rules FILE (examples/rules.yaml in the kfbot repository is a complete example)", path)}
@@ -112,18 +133,32 @@ func (m *Main) simulateCmd(ctx context.Context, args []string) error {
 		return &silentError{code: exitFailed}
 	}
 
-	sim, err := newSimulator(set, clock, logger, *kfid, *user)
+	sim, err := newSimulator(set, clock, logger, *kfid, *user, mws)
 	if err != nil {
 		return err
 	}
 	defer sim.close()
 	sim.out = m.Stdout
+	if *verbose {
+		// Pull handles the step's messages before it returns, so the list is the step's.
+		sim.before = func() { answered = answered[:0] }
+		sim.after = func(sent int) {
+			switch {
+			case len(answered) > 0:
+				fmt.Fprintf(m.Stdout, "%s(rule %s)\n", indent, strings.Join(quoteAll(answered), ", then "))
+			case sent > 0:
+				fmt.Fprintf(m.Stdout, "%s(no rule matched: a plugin or Go handler answered)\n", indent)
+			default:
+				fmt.Fprintf(m.Stdout, "%s(no rule matched)\n", indent)
+			}
+		}
+	}
 
 	if interactive {
 		fmt.Fprintf(m.Stderr, "kfbot simulate: %s (%d rules), customer %s on %s. Type a message, a menu number, /help or /quit.\n",
 			path, set.Len(), *user, *kfid)
 	}
-	if err := sim.step(ctx, func() { sim.srv.EnterSession(sim.kfid, sim.user, *scene, "") }, "— you open the chat —"); err != nil {
+	if err := sim.enter(ctx, *scene); err != nil {
 		return err
 	}
 	lines := readLines(in)
@@ -192,11 +227,15 @@ type simulator struct {
 	kfid, user string
 	out        io.Writer
 	clicks     []menuClick // click items of the last menu, numbered from 1
+	// before and after, when set, run around each step (after with the number of
+	// messages the bot sent), for -v.
+	before func()
+	after  func(sent int)
 }
 
 type menuClick struct{ id, text string }
 
-func newSimulator(set *rules.Set, clock func() time.Time, logger *slog.Logger, kfid, user string) (*simulator, error) {
+func newSimulator(set *rules.Set, clock func() time.Time, logger *slog.Logger, kfid, user string, mws []bot.Middleware) (*simulator, error) {
 	srv := kftest.NewUnstartedServer(kftest.WithClock(clock), kftest.WithSeed(1))
 	client := kf.NewClient(srv.CorpID(), srv.Secret(), kf.WithBaseURL("http://kftest.invalid"),
 		kf.WithHTTPClient(&http.Client{Transport: srv.Transport()}), kf.WithLogger(logger), kf.WithClock(clock))
@@ -205,6 +244,9 @@ func newSimulator(set *rules.Set, clock func() time.Time, logger *slog.Logger, k
 	if err != nil {
 		srv.Close()
 		return nil, err
+	}
+	if len(mws) > 0 {
+		b.Use(mws...)
 	}
 	if err := b.Install(set); err != nil {
 		srv.Close()
@@ -227,21 +269,41 @@ func (s *simulator) input(ctx context.Context, line string) (quit bool, err erro
 		case "/quit", "/exit":
 			return true, nil
 		case "/help":
-			fmt.Fprint(s.out, "Type a message, or the number of a menu item to tap it.\n"+
-				"/image [MEDIA_ID] sends a picture, /enter [SCENE] opens the chat again,\n"+
-				"/end lets a servicer end the conversation, /quit leaves.\n")
+			fmt.Fprint(s.out, simHelp)
 			return false, nil
 		case "/image":
 			if arg == "" {
 				arg = "simulated-picture"
 			}
 			return false, s.step(ctx, func() { s.srv.AddImage(s.kfid, s.user, arg) }, "")
+		case "/voice", "/file":
+			typ := cmd[1:]
+			if arg == "" {
+				arg = "simulated-" + typ
+			}
+			return false, s.step(ctx, func() {
+				s.srv.AddCustomerMessage(s.kfid, s.user, typ, map[string]string{"media_id": arg})
+			}, "")
+		case "/location":
+			if arg == "" {
+				arg = "Simulated place"
+			}
+			return false, s.step(ctx, func() {
+				s.srv.AddCustomerMessage(s.kfid, s.user, "location", map[string]any{
+					"name": arg, "address": "", "latitude": 31.2304, "longitude": 121.4737})
+			}, "")
 		case "/enter":
-			return false, s.step(ctx, func() { s.srv.EnterSession(s.kfid, s.user, arg, "") }, "— you open the chat —")
+			return false, s.enter(ctx, arg)
 		case "/end":
 			return false, s.step(ctx, func() { s.srv.ServicerEnd(s.kfid, s.user) }, "— a servicer ends the conversation in WeCom —")
+		default:
+			// "//text" sends "/text"; an unknown command is most likely a typo.
+			if !strings.HasPrefix(line, "//") {
+				fmt.Fprintf(s.out, "unknown command %s (to send it as text, type /%s)\n%s", cmd, line, simHelp)
+				return false, nil
+			}
+			line = line[1:]
 		}
-		// Anything else starting with "/" is plain text.
 	}
 	if n, err := strconv.Atoi(line); err == nil && n >= 1 && n <= len(s.clicks) {
 		c := s.clicks[n-1]
@@ -251,11 +313,65 @@ func (s *simulator) input(ctx context.Context, line string) (quit bool, err erro
 	return false, s.step(ctx, func() { s.srv.AddText(s.kfid, s.user, line) }, "")
 }
 
+const simHelp = "Type a message, or the number of a menu item to tap it.\n" +
+	"/image, /voice, /file [MEDIA_ID] send media, /location [NAME] a place,\n" +
+	"/enter [SCENE] opens the chat again, /end lets a servicer end the conversation,\n" +
+	"/help shows this, /quit leaves.\n"
+
+// enter opens the chat (an enter_session event) and, when no welcome came, says why.
+func (s *simulator) enter(ctx context.Context, scene string) error {
+	code := ""
+	before := len(s.srv.SentTo(s.kfid, s.user))
+	err := s.step(ctx, func() { _, code = s.srv.EnterSession(s.kfid, s.user, scene, "") }, "— you open the chat —")
+	if err != nil {
+		return err
+	}
+	for _, m := range s.srv.SentTo(s.kfid, s.user)[before:] {
+		if m.Path == "send_msg_on_event" {
+			return nil
+		}
+	}
+	if code == "" {
+		fmt.Fprintf(s.out, "%s(no welcome: WeCom gives a welcome_code only when the customer has not written and got no welcome in the last 48 hours)\n", indent)
+	} else {
+		fmt.Fprintf(s.out, "%s(no welcome: no rule with a welcome action matched the enter_session event)\n", indent)
+	}
+	return nil
+}
+
+func quoteAll(xs []string) []string {
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = strconv.Quote(x)
+	}
+	return out
+}
+
+// simulateConfig reads a kfbot run config file as `kfbot run -config` does and builds
+// its plugins. It returns the config's rules file ("" when it names none) and the
+// plugins' middlewares.
+func simulateConfig(path string, lookup func(string) (string, bool)) (string, []bot.Middleware, error) {
+	cfg := DefaultConfig()
+	cfg.Rules = ""
+	if err := ReadConfigFile(path, &cfg, lookup); err != nil {
+		return "", nil, err
+	}
+	problems := checkPluginNames(cfg.Plugins)
+	mws, perrs := buildPlugins(cfg.Plugins)
+	if problems = append(problems, perrs...); len(problems) > 0 {
+		return "", nil, &ConfigError{Problems: problems}
+	}
+	return cfg.Rules, mws, nil
+}
+
 // step performs act on the fake server, pulls, and prints note, then every message the
 // bot sent and any hand-off.
 func (s *simulator) step(ctx context.Context, act func(), note string) error {
 	before := len(s.srv.SentTo(s.kfid, s.user))
 	stateBefore := s.srv.SessionState(s.kfid, s.user)
+	if s.before != nil {
+		s.before()
+	}
 	act()
 	if note != "" {
 		fmt.Fprintln(s.out, note)
@@ -269,6 +385,9 @@ func (s *simulator) step(ctx context.Context, act func(), note string) error {
 	sent := s.srv.SentTo(s.kfid, s.user)[before:]
 	for _, m := range sent {
 		s.print(m)
+	}
+	if s.after != nil {
+		s.after(len(sent))
 	}
 	state := s.srv.SessionState(s.kfid, s.user)
 	switch {

@@ -58,7 +58,7 @@ func TestSimulateInteractive(t *testing.T) {
 		"you>      (tapped 人工客服 Talk to a person)\nbot> 人工客服的服务时间为周一至周五",
 		"you> bot> 您好！请问有什么可以帮您？Hello! How can I help you?\n",
 		"you> bot> 抱歉，我没有理解您的问题。", // 9 is not a menu item: it is text
-		"/image [MEDIA_ID] sends a picture",
+		"/image, /voice, /file [MEDIA_ID] send media",
 	} {
 		assert.Contains(t, out, want)
 	}
@@ -91,4 +91,60 @@ func TestSimulateErrors(t *testing.T) {
 			assert.Contains(t, errOut, tt.wantErr)
 		})
 	}
+}
+
+// TestSimulateHelps: unknown commands print the help, /voice, /file and /location send
+// those messages, /enter says why no welcome came, -config runs the config's plugins
+// and -v names the rule that answered.
+func TestSimulateHelps(t *testing.T) {
+	dir := t.TempDir()
+	rulesFile := filepath.Join(dir, "rules.yaml")
+	require.NoError(t, os.WriteFile(rulesFile, []byte(`version: 1
+rules:
+  - name: welcome
+    when: msg.event == "enter_session"
+    then: [{welcome: "Welcome!"}]
+  - name: media
+    when: msg.type in ["voice", "file", "location"]
+    then: [{reply: "got a {{ msg.type }}"}]
+  - name: echo
+    when: msg.type == "text"
+    then: [{reply: "echo {{ msg.text }}"}]
+`), 0o600))
+	config := filepath.Join(dir, "kfbot.yaml")
+	require.NoError(t, os.WriteFile(config, []byte(`plugins:
+  - name: ratelimit
+    every: 1h
+    burst: 4
+    reply: "Slow down."
+`), 0o600))
+	code, out, errOut := runMain(t, "/voce\n/voice\n/file f1\n/location Office\n/enter\n//slash\nhi\n", nil,
+		"simulate", "-rules", rulesFile, "-config", config, "-v", "-script", "-", "-now", "2026-11-23T10:00:00+08:00")
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, `— you open the chat —
+bot> Welcome!
+     (rule "welcome")
+you> /voce
+unknown command /voce (to send it as text, type //voce)
+`+simHelp+`you> /voice
+bot> got a voice
+     (rule "media")
+you> /file f1
+bot> got a file
+     (rule "media")
+you> /location Office
+bot> got a location
+     (rule "media")
+you> /enter
+— you open the chat —
+     (rule "welcome")
+     (no reply)
+     (no welcome: WeCom gives a welcome_code only when the customer has not written and got no welcome in the last 48 hours)
+you> //slash
+bot> echo /slash
+     (rule "echo")
+you> hi
+bot> Slow down.
+     (no rule matched: a plugin or Go handler answered)
+`, out)
 }
