@@ -51,7 +51,15 @@ func Open(path string, opts ...Option) (*Live, error) {
 	}
 	l.cur.Store(s)
 	l.sum = sha256.Sum256(src)
+	l.warn(s)
 	return l, nil
+}
+
+// warn logs the set's warnings (suspicious but valid rules), one record each.
+func (l *Live) warn(s *Set) {
+	for _, w := range s.Warnings() {
+		l.o.log.Warn("rules: "+w.Error(), slog.String(LogKeyFile, l.path))
+	}
 }
 
 // Set returns the current rule set.
@@ -87,6 +95,7 @@ func (l *Live) Reload(ctx context.Context) error {
 	l.sum = sum
 	l.o.log.Info("rules: reloaded", slog.String(LogKeyFile, l.path), slog.Int(LogKeyCount, s.Len()),
 		slog.Duration(LogKeyDuration, time.Since(start)))
+	l.warn(s)
 	if l.o.onReload != nil {
 		l.o.onReload(s, nil)
 	}

@@ -1,10 +1,14 @@
 package rules_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -146,4 +150,34 @@ func TestLiveAsPlugin(t *testing.T) {
 	require.NoError(t, live.Reload(t.Context()))
 	assert.Equal(t, []string{"bye"}, h.say(t, "bye"))
 	assert.Empty(t, h.takeErrors())
+}
+
+// TestLiveLogsWarnings: a running bot's log shows what `kfbot rules check` warns about,
+// at open and after every reload that changes the set.
+func TestLiveLogsWarnings(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rules.yaml")
+	src := "version: 1\nrules:\n  - name: all\n    then: [{reply: hi}]\n  - name: late\n    when: msg.text == \"x\"\n    then: [{reply: never}]\n"
+	require.NoError(t, os.WriteFile(path, []byte(src), 0o600))
+	var buf bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&syncWriter{w: &buf}, nil))
+	live, err := rules.Open(path, rules.WithLogger(logger))
+	require.NoError(t, err)
+	require.Len(t, live.Set().Warnings(), 1)
+	assert.Equal(t, 1, strings.Count(buf.String(), "level=WARN"), buf.String())
+	assert.Contains(t, buf.String(), `rule \"late\"`)
+
+	writeAtomically(t, path, src+"  - name: later\n    when: msg.text == \"y\"\n    then: [{reply: never}]\n")
+	require.NoError(t, live.Reload(t.Context()))
+	assert.Equal(t, 3, strings.Count(buf.String(), "level=WARN"), buf.String())
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
