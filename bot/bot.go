@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -361,8 +363,10 @@ func (b *Bot) poll(ctx context.Context) {
 }
 
 // Ready reports whether the bot is serving: nil while it runs and its pulls succeed, else
-// an error saying why not (not started, shutting down, or the reason the last pulls failed).
-// The binary answers GET /readyz with it.
+// an error saying why not — not started, shutting down, or, while the latest pass of every
+// account that has been pulled failed, the accounts and their errors (a refused token, an
+// unreachable WeCom, a full disk). It turns nil again with the next successful pass. The
+// binary answers GET /readyz with it.
 func (b *Bot) Ready(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -372,5 +376,18 @@ func (b *Bot) Ready(ctx context.Context) error {
 	case b.stopping:
 		return errors.New("bot: shutting down")
 	}
-	return nil
+	var failing []error
+	for _, id := range slices.Sorted(maps.Keys(b.accounts)) {
+		switch a := b.accounts[id]; {
+		case !a.passed:
+			continue // not pulled yet
+		case a.lastErr == nil:
+			return nil // this account works
+		}
+		failing = append(failing, fmt.Errorf("%s: %w", id, b.accounts[id].lastErr))
+	}
+	if len(failing) == 0 {
+		return nil
+	}
+	return fmt.Errorf("bot: every pull is failing: %w", errors.Join(failing...))
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/kfbot/kfbot/internal/backoff"
 	"github.com/kfbot/kfbot/kf"
 	"github.com/kfbot/kfbot/storage"
 )
@@ -22,15 +23,29 @@ var errPageIncomplete = errors.New("bot: page not fully handled (transient failu
 // errLeaseHeld: another replica is pulling this account; try again later.
 var errLeaseHeld = errors.New("bot: another instance holds the pull lease")
 
-// account is the pull state of one KF account: a dirty-bit runner (triggers during a pull coalesce into one more pull) plus
-// the freshest callback token.
+// errStuckCursor: WeCom said has_more but gave no new cursor, so the next pull would ask
+// for the same page again. The account backs off instead of spinning.
+var errStuckCursor = errors.New("bot: sync_msg answered has_more=1 without a new next_cursor; backing off instead of asking for the same page again")
+
+// noSpaceRetry caps the pause between passes while the store refuses writes for lack of
+// disk space, so pulling resumes within seconds of the space being freed.
+const noSpaceRetry = 5 * time.Second
+
+// account is the pull state of one KF account: a dirty-bit runner (a poke during a pass
+// asks for exactly one more pass, so pokes coalesce) plus the freshest callback token and
+// what the last pass ended with.
 type account struct {
 	running  bool // a puller goroutine exists
 	dirty    bool // a poke arrived during the pull: run one more pass
 	token    string
 	tokenAt  time.Time
-	failures int
 	progress bool // the pass handled at least one message
+
+	retry   *backoff.Backoff // the pause after a failed pass; reset by a success
+	wake    chan struct{}    // a poke during the pause after a failure (buffered, 1)
+	passed  bool             // a pass has ended, so lastErr says something
+	lastErr error            // how the last pass ended; nil when it succeeded
+	noSpace bool             // the store is refusing writes for lack of disk space
 }
 
 // Notify tells the bot that openKFID has new messages; token is the callback Token that
@@ -73,7 +88,7 @@ func (b *Bot) AccountsChanged(added, removed []string) {
 func (b *Bot) accountLocked(id string) *account {
 	a := b.accounts[id]
 	if a == nil {
-		a = &account{}
+		a = &account{retry: backoff.New(b.opts.retryDelay, b.opts.maxRetryDelay), wake: make(chan struct{}, 1)}
 		b.accounts[id] = a
 	}
 	return a
@@ -83,6 +98,10 @@ func (b *Bot) accountLocked(id string) *account {
 func (b *Bot) triggerLocked(id string, a *account) {
 	if a.running {
 		a.dirty = true
+		select { // cut short a pause after a failure (the floor still applies)
+		case a.wake <- struct{}{}:
+		default:
+		}
 		return
 	}
 	if b.pullCtx == nil || b.stopping {
@@ -95,8 +114,10 @@ func (b *Bot) triggerLocked(id string, a *account) {
 }
 
 // pullLoop runs passes for one account until no poke is pending. A failed pass is retried
-// after a capped, growing delay, so a WeCom outage degrades into late replies, not lost
-// ones.
+// after a capped, jittered, growing pause (internal/backoff), so a WeCom outage degrades
+// into late replies, not lost ones. A poke during the pause cuts it short, but never
+// below the floor (the base retry delay) after the failed attempt, so a failing WeCom is
+// not hammered; a pass that made progress is retried almost at once.
 func (b *Bot) pullLoop(id string, a *account) {
 	defer b.pullers.Done()
 	b.mu.Lock()
@@ -107,57 +128,106 @@ func (b *Bot) pullLoop(id string, a *account) {
 		a.progress = false
 		b.mu.Unlock()
 		err := b.pullAccount(stop, work, id)
+		failedAt := time.Now()
 		b.mu.Lock()
 		if stop.Err() != nil {
 			a.running = false
 			b.mu.Unlock()
 			return
 		}
-		if err != nil {
-			a.failures++
-			delay := retryDelay(b.opts.retryDelay, b.opts.maxRetryDelay, a.failures)
-			level := slog.LevelError
-			if errors.Is(err, errPageIncomplete) && a.progress {
-				// Some messages failed for now, others went through: go again soon,
-				// skipping what was done, instead of backing off as for an outage.
-				a.failures = 0
-				delay = min(delay, 50*time.Millisecond)
-				level = slog.LevelWarn
+		if err == nil {
+			b.passSucceededLocked(id, a)
+			if a.dirty {
+				a.dirty = false
+				b.mu.Unlock()
+				continue
 			}
+			a.running = false
 			b.mu.Unlock()
-			if errors.Is(err, errLeaseHeld) {
-				level = slog.LevelDebug
-			}
-			b.log.LogAttrs(stop, level, "bot: pull failed; retrying", slog.String(LogKeyOpenKFID, id),
-				slog.Any(LogKeyError, err), slog.Int(LogKeyErrCode, errCode(err)), slog.Duration("retry_in", delay))
-			t := time.NewTimer(delay)
-			select {
-			case <-stop.Done():
-				t.Stop()
-			case <-t.C:
-			}
-			b.mu.Lock()
-			a.dirty = true
-		} else {
-			a.failures = 0
+			return
 		}
-		if a.dirty && stop.Err() == nil {
-			a.dirty = false
-			b.mu.Unlock()
-			continue
+		delay, floor := b.passFailedLocked(id, a, err)
+		// A poke that came during the pass is answered by the retry below; drain its
+		// wake-up so that only pokes during the pause cut it short.
+		select {
+		case <-a.wake:
+		default:
 		}
-		a.running = false
 		b.mu.Unlock()
-		return
+		b.pause(stop, a, failedAt, delay, floor)
+		b.mu.Lock()
+		a.dirty = false
+		b.mu.Unlock()
 	}
 }
 
-func retryDelay(base, max time.Duration, failures int) time.Duration {
-	d := base
-	for i := 1; i < failures && d < max; i++ {
-		d *= 2
+// passSucceededLocked records a successful pass.
+func (b *Bot) passSucceededLocked(id string, a *account) {
+	a.retry.Reset()
+	a.passed, a.lastErr = true, nil
+	if a.noSpace {
+		a.noSpace = false
+		b.log.Info("bot: the store accepts writes again; pulling resumed", slog.String(LogKeyOpenKFID, id))
 	}
-	return min(d, max)
+}
+
+// passFailedLocked records a failed pass, logs it, and returns the pause before the next
+// attempt and the floor below which a poke may not cut it.
+func (b *Bot) passFailedLocked(id string, a *account, err error) (delay, floor time.Duration) {
+	floor = b.opts.retryDelay
+	delay = max(a.retry.Next(), floor)
+	level := slog.LevelError
+	msg := "bot: pull failed; retrying"
+	a.passed, a.lastErr = true, err
+	switch {
+	case errors.Is(err, errPageIncomplete) && a.progress:
+		// Some messages failed for now, others went through: go again soon, skipping
+		// what was done, instead of backing off as for an outage.
+		a.retry.Reset()
+		delay, floor = min(delay, 50*time.Millisecond), 0
+		level = slog.LevelWarn
+		a.lastErr = nil // the account is working
+	case errors.Is(err, errLeaseHeld):
+		level = slog.LevelDebug
+		a.lastErr = nil // another replica serves the account
+	case errors.Is(err, errStuckCursor):
+		level = slog.LevelWarn
+	case errors.Is(err, storage.ErrNoSpace):
+		delay = max(min(delay, noSpaceRetry), floor)
+		if a.noSpace {
+			level = slog.LevelDebug // said once per episode
+		} else {
+			a.noSpace = true
+			msg = "bot: the store refuses writes: the data directory's disk is nearly full; pulling stops (messages wait on WeCom, nothing is lost) and resumes by itself once space is freed: free space on that disk"
+		}
+	}
+	attrs := []slog.Attr{slog.String(LogKeyOpenKFID, id), slog.Any(LogKeyError, err), slog.Duration("retry_in", delay)}
+	if code := errCode(err); code != 0 {
+		attrs = append(attrs, slog.Int(LogKeyErrCode, code))
+	}
+	b.log.LogAttrs(context.Background(), level, msg, attrs...)
+	return delay, floor
+}
+
+// pause waits delay before the next attempt, or less when a poke arrives — but at least
+// floor after failedAt. It returns early when stop is cancelled.
+func (b *Bot) pause(stop context.Context, a *account, failedAt time.Time, delay, floor time.Duration) {
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-stop.Done():
+		return
+	case <-t.C:
+		return
+	case <-a.wake:
+	}
+	if rest := floor - time.Since(failedAt); rest > 0 {
+		t.Reset(rest)
+		select {
+		case <-stop.Done():
+		case <-t.C:
+		}
+	}
 }
 
 // Pull pulls openKFID now and returns once every page up to has_more == 0 is handled. It
@@ -276,6 +346,11 @@ func (b *Bot) pullAccount(stop, work context.Context, id string) error {
 		b.opts.observer.Pull(id, len(msgs), lag, nil)
 		if !resp.HasMore {
 			return nil
+		}
+		if resp.NextCursor == "" || resp.NextCursor == cursor {
+			b.log.Warn("bot: sync_msg said has_more=1 but the cursor did not move; backing off",
+				slog.String(LogKeyOpenKFID, id), slog.String("cursor", cursor), slog.String("next_cursor", resp.NextCursor))
+			return fmt.Errorf("%w (open_kfid %s, cursor %q)", errStuckCursor, id, cursor)
 		}
 		if _, err := b.store.RenewLease(work, leaseName, b.owner, b.opts.leaseTTL); err != nil {
 			return fmt.Errorf("bot: renew pull lease for %s: %w", id, err)
