@@ -133,10 +133,21 @@ func TestExactlyOnceAcrossCancels(t *testing.T) {
 	for e.sends.load() < total {
 		b := e.newBot(bot.WithAccounts(testKF), bot.WithConcurrency(8))
 		b.Handle(bot.Any(), replyWithMsgID)
-		stop := run(t, b)
+		// The engine is stopped from inside the send that reaches the target, so at
+		// most the handlers already in flight (≤ 8) answer after it, however loaded
+		// the machine: each run makes at most 278 replies, so 2,000 take > 5 runs.
+		ctx, cancel := context.WithCancel(t.Context())
 		target := min(total, e.sends.load()+int64(20+rng.IntN(250)))
-		e.sends.waitAtLeast(t, target)
-		stop()
+		e.sends.onReach(target, cancel)
+		done := make(chan error, 1)
+		go func() { done <- b.Run(ctx) }()
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(waitTimeout):
+			t.Fatal("the engine did not stop after reaching its target")
+		}
+		cancel()
 		restarts++
 	}
 	assertExactlyOnce(t, e.srv, want)

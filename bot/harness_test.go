@@ -97,6 +97,22 @@ type counter struct {
 	mu   sync.Mutex
 	n    int64
 	wake chan struct{}
+
+	at    int64  // with reached: call reached once n reaches at
+	reach func() // set by onReach
+}
+
+// onReach calls fn from inside the add that makes the counter reach n (at once if it
+// already has). Only one such call is pending at a time.
+func (c *counter) onReach(n int64, fn func()) {
+	c.mu.Lock()
+	if c.n >= n {
+		c.mu.Unlock()
+		fn()
+		return
+	}
+	c.at, c.reach = n, fn
+	c.mu.Unlock()
 }
 
 func newCounter() *counter { return &counter{wake: make(chan struct{})} }
@@ -106,7 +122,14 @@ func (c *counter) add(d int64) {
 	c.n += d
 	close(c.wake)
 	c.wake = make(chan struct{})
+	var fn func()
+	if c.reach != nil && c.n >= c.at {
+		fn, c.reach = c.reach, nil
+	}
 	c.mu.Unlock()
+	if fn != nil {
+		fn()
+	}
 }
 
 func (c *counter) load() int64 {
