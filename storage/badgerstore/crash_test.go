@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -28,6 +29,8 @@ import (
 const (
 	envChild = "KFBOT_BADGERSTORE_CHILD" // the child's job: "write", "fill-wal" or "raw-open"
 	envDir   = "KFBOT_BADGERSTORE_DIR"
+	// envMinFree is the fill-disk child's WithMinFreeSpace (unset: the default).
+	envMinFree = "KFBOT_BADGERSTORE_MINFREE"
 )
 
 // crashAcks is how many acknowledged writes the parent waits for before the SIGKILL.
@@ -107,6 +110,39 @@ func TestChildProcess(t *testing.T) {
 		}
 		_, _ = io.Copy(io.Discard, os.Stdin) // until killed
 		os.Exit(4)
+	case "fill-disk":
+		// Writes sessions of 4 KiB until the store refuses with ErrNoSpace (exit 0,
+		// "nospace"), acknowledging each. KFBOT_BADGERSTORE_MINFREE=-1 disables the guard.
+		var opts []badgerstore.Option
+		if v := os.Getenv(envMinFree); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				fail(err)
+			}
+			opts = append(opts, badgerstore.WithMinFreeSpace(n))
+		}
+		s, err := badgerstore.Open(dir, opts...)
+		if err != nil {
+			fail(err)
+		}
+		pad := strings.Repeat("p", 4<<10)
+		for i := range 1 << 20 {
+			err := s.PutSession(ctx, &storage.Session{Conversation: crashConv(i), Vars: map[string]any{"pad": pad}}, 0)
+			if errors.Is(err, storage.ErrNoSpace) {
+				fmt.Fprintln(out, "nospace", err)
+				_ = out.Flush()
+				if err := s.Close(); err != nil {
+					fail(err)
+				}
+				os.Exit(0)
+			}
+			if err != nil {
+				fail(err)
+			}
+			fmt.Fprintf(out, "ack %d\n", i)
+		}
+		_ = out.Flush()
+		fail(errors.New("the disk never filled"))
 	case "raw-open":
 		// Opens the directory with Badger directly and the small memtable, bypassing
 		// the guard: Badger is expected to abort the process.

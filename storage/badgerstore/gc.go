@@ -39,8 +39,8 @@ func runEvery(interval time.Duration, stop <-chan struct{}, done chan<- struct{}
 func (s *Store) gcPass() {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.closed {
-		return
+	if s.closed || s.space.check() != nil {
+		return // rewriting value logs writes too; wait for space
 	}
 	start := time.Now()
 	for round := range maxGCRounds {

@@ -33,6 +33,8 @@ type options struct {
 	now          func() time.Time
 	gcInterval   time.Duration
 	memTableSize int64
+	minFree      int64                       // 0: DefaultMinFreeSpace; < 0: no check
+	statfs       func(string) (uint64, error) // nil: the OS's
 }
 
 func defaultOptions() options {
@@ -89,6 +91,22 @@ func WithMemTableSize(bytes int64) Option {
 	return func(o *options) { o.memTableSize = bytes }
 }
 
+// WithMinFreeSpace sets the free space, in bytes, the store keeps on the data
+// directory's filesystem: below it every write (except releasing a lease) fails with a
+// [*NoSpaceError] matching [storage.ErrNoSpace], before Badger writes into its
+// memory-mapped files, where a full disk would kill the process with SIGBUS. The engine
+// then stops pulling (messages wait on WeCom) and resumes once space is freed.
+// Default (0): [DefaultMinFreeSpace] of the memtable size; a negative value disables the
+// check. Give the data directory a filesystem of its own where you can.
+func WithMinFreeSpace(bytes int64) Option {
+	return func(o *options) { o.minFree = bytes }
+}
+
+// withStatfs replaces the free-space measurement, for tests.
+func withStatfs(fn func(dir string) (uint64, error)) Option {
+	return func(o *options) { o.statfs = fn }
+}
+
 func (o *options) validate() error {
 	var errs []error
 	if o.memTableSize < MinMemTableSize || o.memTableSize > MaxMemTableSize {
@@ -115,7 +133,7 @@ func (o *options) badgerOptions(dir string, log *slog.Logger) badger.Options {
 		WithNumMemtables(2).
 		WithNumLevelZeroTables(2).
 		WithNumLevelZeroTablesStall(4).
-		WithValueLogFileSize(16 << 20).
+		WithValueLogFileSize(valueLogFileSize).
 		WithBlockCacheSize(8 << 20).
 		WithBaseTableSize(1 << 20).
 		WithNumCompactors(2).

@@ -33,8 +33,9 @@ type Store struct {
 	db   *badger.DB
 	now  func() time.Time
 	log  *slog.Logger
-	dir  string   // absolute; "" in memory
-	lock *dirLock // nil in memory
+	dir   string      // absolute; "" in memory
+	lock  *dirLock    // nil in memory
+	space *spaceGuard // nil in memory or when disabled
 
 	// mu orders Close (and Restore) after the calls in flight: calls hold it for
 	// reading, Close and Restore for writing.
@@ -104,7 +105,12 @@ func open(abs string, lock *dirLock, o options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("badgerstore: open %s: %w", abs, err)
 	}
-	if err := dropLeases(db); err != nil {
+	space := newSpaceGuard(abs, o)
+	if err := space.check(); err != nil {
+		// Dropping the leases writes; the pull leases of the previous process expire
+		// by themselves meanwhile.
+		log.Warn("disk nearly full: writes are refused until space is freed", keyDir, abs, keyErr, err)
+	} else if err := dropLeases(db); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("badgerstore: open %s: drop stale leases: %w", abs, err)
 	}
@@ -115,7 +121,7 @@ func open(abs string, lock *dirLock, o options) (*Store, error) {
 		}
 	}
 	s := newStore(db, o, log)
-	s.dir, s.lock = abs, lock
+	s.dir, s.lock, s.space = abs, lock, space
 	s.log.Info("opened", keyDir, abs, keyDuration, time.Since(start))
 	if o.gcInterval > 0 {
 		go s.gcLoop(o.gcInterval)
@@ -211,6 +217,19 @@ func (s *Store) begin(ctx context.Context) error {
 	return nil
 }
 
+// beginWrite is begin for a call that writes: it also refuses, with a [*NoSpaceError],
+// while the disk is nearly full.
+func (s *Store) beginWrite(ctx context.Context) error {
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	if err := s.space.check(); err != nil {
+		s.mu.RUnlock()
+		return err
+	}
+	return nil
+}
+
 // entry makes an entry whose Badger TTL (real clock, second resolution) ends no sooner
 // than ttl from now, so that physical removal never precedes the logical expiry of a
 // real-clock store.
@@ -260,7 +279,7 @@ func (s *Store) Cursor(ctx context.Context, a storage.Account) (string, error) {
 
 // SetCursor implements [storage.CursorStore].
 func (s *Store) SetCursor(ctx context.Context, a storage.Account, cursor string) error {
-	if err := s.begin(ctx); err != nil {
+	if err := s.beginWrite(ctx); err != nil {
 		return fmt.Errorf("badgerstore: set cursor: %w", err)
 	}
 	defer s.mu.RUnlock()
@@ -285,7 +304,7 @@ func (s *Store) FirstSeen(ctx context.Context, id string, ttl time.Duration) (bo
 	if ttl <= 0 {
 		ttl = storage.DefaultDedupTTL
 	}
-	if err := s.begin(ctx); err != nil {
+	if err := s.beginWrite(ctx); err != nil {
 		return false, fmt.Errorf("badgerstore: first seen: %w", err)
 	}
 	defer s.mu.RUnlock()
@@ -379,7 +398,7 @@ func (s *Store) PutSession(ctx context.Context, sess *storage.Session, ttl time.
 	if ttl <= 0 {
 		ttl = storage.DefaultSessionTTL
 	}
-	if err := s.begin(ctx); err != nil {
+	if err := s.beginWrite(ctx); err != nil {
 		return fmt.Errorf("badgerstore: put session: %w", err)
 	}
 	defer s.mu.RUnlock()
@@ -397,7 +416,7 @@ func (s *Store) PutSession(ctx context.Context, sess *storage.Session, ttl time.
 
 // DeleteSession implements [storage.SessionStore].
 func (s *Store) DeleteSession(ctx context.Context, c storage.Conversation) error {
-	if err := s.begin(ctx); err != nil {
+	if err := s.beginWrite(ctx); err != nil {
 		return fmt.Errorf("badgerstore: delete session: %w", err)
 	}
 	defer s.mu.RUnlock()
@@ -444,7 +463,7 @@ func (s *Store) SetSendState(ctx context.Context, msgID string, st storage.SendS
 	if ttl <= 0 {
 		ttl = storage.DefaultDedupTTL
 	}
-	if err := s.begin(ctx); err != nil {
+	if err := s.beginWrite(ctx); err != nil {
 		return fmt.Errorf("badgerstore: set send state: %w", err)
 	}
 	defer s.mu.RUnlock()
@@ -520,7 +539,7 @@ func (s *Store) putLease(ctx context.Context, op, name, owner string, ttl time.D
 	if err := checkLease(name, owner, ttl); err != nil {
 		return storage.Lease{}, err
 	}
-	if err := s.begin(ctx); err != nil {
+	if err := s.beginWrite(ctx); err != nil {
 		return storage.Lease{}, fmt.Errorf("badgerstore: %s lease: %w", op, err)
 	}
 	defer s.mu.RUnlock()
