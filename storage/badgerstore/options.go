@@ -33,7 +33,7 @@ type options struct {
 	now          func() time.Time
 	gcInterval   time.Duration
 	memTableSize int64
-	minFree      int64                       // 0: DefaultMinFreeSpace; < 0: no check
+	minFree      int64                        // 0: DefaultMinFreeSpace; < 0: no check
 	statfs       func(string) (uint64, error) // nil: the OS's
 }
 

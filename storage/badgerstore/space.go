@@ -58,7 +58,7 @@ type spaceGuard struct {
 	at     time.Time
 	writes int // checks since the reading
 	free   uint64
-	err  error // the reading's verdict: nil or an error matching storage.ErrNoSpace
+	err    error // the reading's verdict: nil or an error matching storage.ErrNoSpace
 }
 
 // check returns an error matching [storage.ErrNoSpace] while free space is below the

@@ -30,9 +30,9 @@ var (
 // Store is a [storage.Store] backed by Badger. It is safe for concurrent use by many
 // goroutines of one process; Badger allows one process per directory.
 type Store struct {
-	db   *badger.DB
-	now  func() time.Time
-	log  *slog.Logger
+	db    *badger.DB
+	now   func() time.Time
+	log   *slog.Logger
 	dir   string      // absolute; "" in memory
 	lock  *dirLock    // nil in memory
 	space *spaceGuard // nil in memory or when disabled
