@@ -400,8 +400,9 @@ func TestRunBlackBox(t *testing.T) {
 		`kfbot_pulled_items_total`:                                 2,
 		`kfbot_pull_lag_seconds_count`:                             2,
 		`kfbot_handler_duration_seconds_count{result="ok"}`:        2,
-		`kfbot_rules`: 2,
-		`kfbot_ready`: 1,
+		`kfbot_rules`:          2,
+		`kfbot_ready`:          1,
+		`kfbot_store_writable`: 1,
 		`kfbot_build_info{goversion="` + runtime.Version() + `",version="` + testVersion + `"}`: 1,
 	})
 	for _, series := range []string{"kfbot_duplicates_total", "kfbot_quota_refusals_total", `kfbot_pulls_total{result="error"}`} {
@@ -409,6 +410,7 @@ func TestRunBlackBox(t *testing.T) {
 		assert.True(t, ok, "series %s is exported", series)
 	}
 	assert.Zero(t, m[`kfbot_pulls_total{result="error"}`])
+	assert.Positive(t, m[`kfbot_store_free_bytes`], "free bytes of the data directory's disk")
 
 	// SIGHUP reloads a changed rule file.
 	require.NoError(t, os.WriteFile(rulesPath, []byte(testRules("v2")), 0o600))

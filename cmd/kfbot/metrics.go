@@ -14,6 +14,7 @@ import (
 	"github.com/kfbot/kfbot/bot"
 	"github.com/kfbot/kfbot/kf/syncmsg"
 	"github.com/kfbot/kfbot/router"
+	"github.com/kfbot/kfbot/storage/badgerstore"
 	"github.com/kfbot/kfbot/rules"
 )
 
@@ -118,6 +119,31 @@ func newMetrics() *metrics {
 	m.rulesReloads.WithLabelValues("ok")
 	m.rulesReloads.WithLabelValues("error")
 	return m
+}
+
+// watchStore adds the store's disk gauges: kfbot_store_free_bytes (free bytes on the data
+// directory's filesystem, measured at each scrape) and kfbot_store_writable (0 while the
+// store refuses writes because the disk is nearly full, when pulling stops).
+func (m *metrics) watchStore(store *badgerstore.Store) {
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "kfbot_store_free_bytes",
+			Help: "Free bytes on the filesystem of the data directory (-1 when it cannot be measured).",
+		}, func() float64 {
+			if free, ok := store.FreeSpace(); ok {
+				return float64(free)
+			}
+			return -1
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "kfbot_store_writable",
+			Help: "1 while the store accepts writes; 0 while the disk is below the free-space reserve and pulling stops.",
+		}, func() float64 {
+			if store.CheckSpace() != nil {
+				return 0
+			}
+			return 1
+		}))
 }
 
 // Handler serves the registry in the Prometheus text format.

@@ -96,6 +96,7 @@ func (m *Main) runCmd(ctx context.Context, args []string) error {
 		}
 		return fmt.Errorf("open data directory %s (KFBOT_DATA_DIR): %w", cfg.DataDir, err)
 	}
+	met.watchStore(store)
 	defer func() {
 		if err := store.Close(); err != nil {
 			logger.Error("kfbot: close data directory", "err", err)
