@@ -139,8 +139,11 @@ func WithLeaseTTL(d time.Duration) Option { return func(o *options) { o.leaseTTL
 func WithPageLimit(n int) Option { return func(o *options) { o.pageLimit = n } }
 
 // WithRetryDelay sets how long the bot waits before pulling an account again after a
-// failed pass (WeCom unreachable, a store error), doubling up to max on repeated failures.
-// Default: 1 second, up to 1 minute.
+// failed pass (WeCom unreachable, a store error, a cursor that does not move): a random
+// pause between base and a ceiling that doubles on each failure up to max (full jitter),
+// reset by a success. A callback during the pause cuts it short, but never to less than
+// base after the failed attempt, so a failing WeCom is not hammered. While the disk is
+// full the pause is at most 5 seconds. Default: 1 second, up to 1 minute.
 func WithRetryDelay(base, max time.Duration) Option {
 	return func(o *options) { o.retryDelay, o.maxRetryDelay = base, max }
 }
