@@ -146,7 +146,7 @@ func (b *Bot) pullLoop(id string, a *account) {
 			b.mu.Unlock()
 			return
 		}
-		delay, floor := b.passFailedLocked(id, a, err)
+		delay, floor, logFailure := b.passFailedLocked(id, a, err)
 		// A poke that came during the pass is answered by the retry below; drain its
 		// wake-up so that only pokes during the pause cut it short.
 		select {
@@ -154,6 +154,7 @@ func (b *Bot) pullLoop(id string, a *account) {
 		default:
 		}
 		b.mu.Unlock()
+		logFailure()
 		b.pause(stop, a, failedAt, delay, floor)
 		b.mu.Lock()
 		a.dirty = false
@@ -171,9 +172,10 @@ func (b *Bot) passSucceededLocked(id string, a *account) {
 	}
 }
 
-// passFailedLocked records a failed pass, logs it, and returns the pause before the next
-// attempt and the floor below which a poke may not cut it.
-func (b *Bot) passFailedLocked(id string, a *account, err error) (delay, floor time.Duration) {
+// passFailedLocked records a failed pass and returns the pause before the next attempt,
+// the floor below which a poke may not cut it, and the logging of the failure, to be
+// called after b.mu is released.
+func (b *Bot) passFailedLocked(id string, a *account, err error) (delay, floor time.Duration, logFailure func()) {
 	floor = b.opts.retryDelay
 	delay = max(a.retry.Next(), floor)
 	level := slog.LevelError
@@ -205,8 +207,7 @@ func (b *Bot) passFailedLocked(id string, a *account, err error) (delay, floor t
 	if code := errCode(err); code != 0 {
 		attrs = append(attrs, slog.Int(LogKeyErrCode, code))
 	}
-	b.log.LogAttrs(context.Background(), level, msg, attrs...)
-	return delay, floor
+	return delay, floor, func() { b.log.LogAttrs(context.Background(), level, msg, attrs...) }
 }
 
 // pause waits delay before the next attempt, or less when a poke arrives — but at least
