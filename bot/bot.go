@@ -218,13 +218,11 @@ func (b *Bot) addRoute(g *Group, m Matcher, h HandlerFunc, mw []Middleware) {
 	b.mustNotRun("Handle")
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	r := &route{match: m, handler: h}
+	r := &route{match: m, handler: h, group: g, mws: mw}
 	if g != nil {
-		ms, gmw := g.collect()
+		ms, _ := g.collect()
 		r.match = And(append(ms, m)...)
-		r.mws = append(r.mws, gmw...)
 	}
-	r.mws = append(r.mws, mw...)
 	b.routes = append(b.routes, r)
 }
 
@@ -246,7 +244,11 @@ func (b *Bot) freeze() HandlerFunc {
 	}
 	b.frozen = true
 	for _, r := range b.routes {
-		r.chain = compose(r.handler, r.mws)
+		var mws []Middleware
+		if r.group != nil {
+			_, mws = r.group.collect()
+		}
+		r.chain = compose(r.handler, append(mws, r.mws...))
 	}
 	routes, fallback := b.routes, b.fallback
 	match := func(c *Context) error {

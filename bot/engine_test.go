@@ -360,6 +360,30 @@ func TestMatchingOrderGroupsAndMiddleware(t *testing.T) {
 	assert.Panics(t, func() { b.Handle(bot.Any(), handler("late")) }, "registration after start is a programmer error")
 }
 
+// TestGroupUseAfterHandle: a group's middleware wraps every route of the group, also the
+// routes registered before Use, as Group.Use documents.
+func TestGroupUseAfterHandle(t *testing.T) {
+	e := newEnv(t)
+	b := e.newBot()
+	var trace []string
+	mark := func(name string) bot.Middleware {
+		return func(next bot.HandlerFunc) bot.HandlerFunc {
+			return func(c *bot.Context) error { trace = append(trace, name); return next(c) }
+		}
+	}
+	g := b.Group(bot.FromKF("wkG"))
+	inner := g.Group(bot.Any())
+	inner.Handle(bot.Any(), func(*bot.Context) error { trace = append(trace, "handler"); return nil }, mark("route"))
+	inner.Use(mark("inner"))
+	g.Use(mark("outer"))
+	b.Use(mark("global"))
+
+	msg := &syncmsg.Text{Header: syncmsg.Header{MsgID: "m1", OpenKFID: "wkG", ExternalUserID: "wm",
+		Origin: syncmsg.OriginCustomer, MsgType: syncmsg.TypeText, SendTime: time.Now().Unix()}, Content: "hi"}
+	require.NoError(t, b.Dispatch(t.Context(), msg))
+	assert.Equal(t, []string{"global", "outer", "inner", "route", "handler"}, trace)
+}
+
 func TestRegistrationMisusePanics(t *testing.T) {
 	e := newEnv(t)
 	b := e.newBot()

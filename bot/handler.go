@@ -17,13 +17,14 @@ type Plugin interface {
 	Install(b *Bot) error
 }
 
-// route is one registered handler with the matchers and middleware of every enclosing
-// group, flattened in registration order.
+// route is one registered handler with the matchers of every enclosing group; the groups'
+// middleware is resolved when the bot freezes, so Group.Use works in any order.
 type route struct {
 	match   Matcher
 	handler HandlerFunc
-	mws     []Middleware // group middleware (outermost first), then the route's own
-	chain   HandlerFunc  // composed when the bot freezes
+	group   *Group       // nil for routes registered on the bot
+	mws     []Middleware // the route's own middleware
+	chain   HandlerFunc  // group middleware (outermost first), then mws, then handler
 }
 
 // Group is a set of routes that share a matcher and middleware. A group's middleware runs
@@ -62,7 +63,8 @@ func (g *Group) Group(m Matcher) *Group {
 	return &Group{bot: g.bot, parent: g, match: m}
 }
 
-// matchers returns g's matchers from the outermost group in, and mws the same way.
+// collect returns g's matchers from the outermost group in, and its middleware the same
+// way (as registered so far).
 func (g *Group) collect() (ms []Matcher, mws []Middleware) {
 	var chain []*Group
 	for x := g; x != nil; x = x.parent {
