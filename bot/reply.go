@@ -160,13 +160,9 @@ func (b *Bot) markSent(ctx context.Context, key string) error {
 	return nil
 }
 
-func isRetryableCode(code int) bool {
-	switch code {
-	case -1, 45009, 45033, 40014, 41001, 42001:
-		return true
-	}
-	return false
-}
+// isRetryableCode reports the errcodes after which a send may still succeed later: the
+// ones kf retries, and the token errors kf repairs by itself.
+func isRetryableCode(code int) bool { return kf.RetryableCode(code) || kf.TokenCode(code) }
 
 // OutMsgID derives the outbound msgid of a reply from the inbound message and a tag (the
 // reply index, or "w" for a welcome): 24 characters of a SHA-256 over the account and

@@ -68,8 +68,12 @@ func (e *APIError) Is(target error) bool {
 // to its [RetryPolicy], so a caller seeing one has exhausted the policy.
 // Token errors (40014, 42001, 41001) are not reported as retryable: the client
 // refreshes the token and retries once by itself.
-func (e *APIError) Retryable() bool {
-	switch e.Code {
+func (e *APIError) Retryable() bool { return RetryableCode(e.Code) }
+
+// RetryableCode reports whether an errcode means "try the same request again later":
+// -1, 45033 and 45009, as [APIError.Retryable] does.
+func RetryableCode(code int) bool {
+	switch code {
 	case -1, 45033, 45009:
 		return true
 	}

@@ -104,3 +104,19 @@ func TestSentinelCodes(t *testing.T) {
 	}
 	assert.Empty(t, kf.CodeText(1))
 }
+
+func TestRetryableAndTokenCodes(t *testing.T) {
+	tests := []struct {
+		code             int
+		retryable, token bool
+	}{
+		{-1, true, false}, {45033, true, false}, {45009, true, false},
+		{40014, false, true}, {42001, false, true}, {41001, false, true},
+		{0, false, false}, {95018, false, false}, {40001, false, false},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.retryable, kf.RetryableCode(tt.code), "RetryableCode(%d)", tt.code)
+		assert.Equal(t, tt.retryable, (&kf.APIError{Code: tt.code}).Retryable(), "Retryable %d", tt.code)
+		assert.Equal(t, tt.token, kf.TokenCode(tt.code), "TokenCode(%d)", tt.code)
+	}
+}

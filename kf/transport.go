@@ -104,7 +104,7 @@ func (cl *Client) do(ctx context.Context, c *call, out result) error {
 			return err // the body is consumed and cannot be rewound
 		}
 		var ae *APIError
-		if sent && errors.As(err, &ae) && isTokenCode(ae.Code) {
+		if sent && errors.As(err, &ae) && TokenCode(ae.Code) {
 			if refreshed {
 				return err // a second rejection: do not loop
 			}
@@ -125,8 +125,10 @@ func (cl *Client) do(ctx context.Context, c *call, out result) error {
 	}
 }
 
-// isTokenCode reports the errcodes that mean "get a new token and retry once".
-func isTokenCode(code int) bool {
+// TokenCode reports the errcodes that mean "the access token is invalid, expired or
+// missing": 40014, 42001 and 41001. The [Client] fetches a new token and repeats the
+// request once by itself.
+func TokenCode(code int) bool {
 	return code == 40014 || code == 42001 || code == 41001
 }
 
