@@ -57,8 +57,6 @@ const minSweep = 1024
 
 var (
 	errEmptyID    = errors.New("storage: empty id")
-	errEmptyLease = errors.New("storage: empty lease name or owner")
-	errLeaseTTL   = errors.New("storage: lease ttl must be positive")
 	errNilSession = errors.New("storage: nil session")
 )
 
@@ -278,7 +276,7 @@ func (m *Memory) SetSendState(ctx context.Context, msgID string, st SendState, t
 
 // AcquireLease implements [Leaser].
 func (m *Memory) AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (Lease, error) {
-	if err := checkLease(name, owner, ttl); err != nil {
+	if err := CheckLease(name, owner, ttl); err != nil {
 		return Lease{}, err
 	}
 	if err := m.lock(ctx); err != nil {
@@ -298,7 +296,7 @@ func (m *Memory) AcquireLease(ctx context.Context, name, owner string, ttl time.
 
 // RenewLease implements [Leaser].
 func (m *Memory) RenewLease(ctx context.Context, name, owner string, ttl time.Duration) (Lease, error) {
-	if err := checkLease(name, owner, ttl); err != nil {
+	if err := CheckLease(name, owner, ttl); err != nil {
 		return Lease{}, err
 	}
 	if err := m.lock(ctx); err != nil {
@@ -316,8 +314,8 @@ func (m *Memory) RenewLease(ctx context.Context, name, owner string, ttl time.Du
 
 // ReleaseLease implements [Leaser].
 func (m *Memory) ReleaseLease(ctx context.Context, name, owner string) error {
-	if name == "" || owner == "" {
-		return errEmptyLease
+	if err := CheckLeaseOwner(name, owner); err != nil {
+		return err
 	}
 	if err := m.lock(ctx); err != nil {
 		return err
@@ -325,16 +323,6 @@ func (m *Memory) ReleaseLease(ctx context.Context, name, owner string) error {
 	defer m.mu.Unlock()
 	if l, ok := m.leases[name]; ok && l.Owner == owner {
 		delete(m.leases, name)
-	}
-	return nil
-}
-
-func checkLease(name, owner string, ttl time.Duration) error {
-	if name == "" || owner == "" {
-		return errEmptyLease
-	}
-	if ttl <= 0 {
-		return errLeaseTTL
 	}
 	return nil
 }

@@ -26,6 +26,33 @@ var (
 	ErrNoSpace = errors.New("storage: not enough free disk space")
 )
 
+// Errors of [CheckLease] and [CheckLeaseOwner]: a caller's mistake, not a store's state.
+var (
+	errEmptyLease = errors.New("storage: empty lease name or owner")
+	errLeaseTTL   = errors.New("storage: lease ttl must be positive")
+)
+
+// CheckLeaseOwner checks the arguments every [Leaser] method takes: a lease name and an
+// owner, neither empty. Stores call it first, so they all refuse the same calls.
+func CheckLeaseOwner(name, owner string) error {
+	if name == "" || owner == "" {
+		return errEmptyLease
+	}
+	return nil
+}
+
+// CheckLease checks the arguments of AcquireLease and RenewLease: those of
+// [CheckLeaseOwner], and a positive ttl.
+func CheckLease(name, owner string, ttl time.Duration) error {
+	if err := CheckLeaseOwner(name, owner); err != nil {
+		return err
+	}
+	if ttl <= 0 {
+		return errLeaseTTL
+	}
+	return nil
+}
+
 // Default TTLs, used when a caller passes a TTL ≤ 0.
 const (
 	// DefaultDedupTTL is how long a processed msgid (and a send-log entry) is remembered:

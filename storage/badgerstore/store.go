@@ -21,8 +21,6 @@ const maxAttempts = 100
 
 var (
 	errEmptyID    = errors.New("badgerstore: empty id")
-	errEmptyLease = errors.New("badgerstore: empty lease name or owner")
-	errLeaseTTL   = errors.New("badgerstore: lease ttl must be positive")
 	errNilSession = errors.New("badgerstore: nil session")
 	errConflicts  = errors.New("badgerstore: too many transaction conflicts")
 )
@@ -500,16 +498,6 @@ func getLease(txn *badger.Txn, name string, now time.Time) (storage.Lease, bool,
 	return l, unixNanos(now) < unixNanos(l.Expires), nil
 }
 
-func checkLease(name, owner string, ttl time.Duration) error {
-	if name == "" || owner == "" {
-		return errEmptyLease
-	}
-	if ttl <= 0 {
-		return errLeaseTTL
-	}
-	return nil
-}
-
 // AcquireLease implements [storage.Leaser]. In Badger a lease only excludes the
 // goroutines of this process, since no other process can open the directory.
 func (s *Store) AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (storage.Lease, error) {
@@ -536,7 +524,7 @@ func (s *Store) RenewLease(ctx context.Context, name, owner string, ttl time.Dur
 func (s *Store) putLease(ctx context.Context, op, name, owner string, ttl time.Duration,
 	allow func(held storage.Lease, ok bool) error,
 ) (storage.Lease, error) {
-	if err := checkLease(name, owner, ttl); err != nil {
+	if err := storage.CheckLease(name, owner, ttl); err != nil {
 		return storage.Lease{}, err
 	}
 	if err := s.beginWrite(ctx); err != nil {
@@ -563,8 +551,8 @@ func (s *Store) putLease(ctx context.Context, op, name, owner string, ttl time.D
 
 // ReleaseLease implements [storage.Leaser].
 func (s *Store) ReleaseLease(ctx context.Context, name, owner string) error {
-	if name == "" || owner == "" {
-		return errEmptyLease
+	if err := storage.CheckLeaseOwner(name, owner); err != nil {
+		return err
 	}
 	if err := s.begin(ctx); err != nil {
 		return fmt.Errorf("badgerstore: release lease: %w", err)
