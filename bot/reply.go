@@ -22,8 +22,9 @@ const (
 	MaxRepliesPerMessage = 5
 	// ReplyWindow is how long after the customer's last message replies are allowed.
 	ReplyWindow = 48 * time.Hour
-	// MaxTextBytes is the largest text content WeCom accepts; longer replies are split.
-	MaxTextBytes = 2048
+	// MaxTextBytes is the largest text content WeCom accepts ([kf.MaxTextBytes]); longer
+	// replies are split.
+	MaxTextBytes = kf.MaxTextBytes
 )
 
 // ReplyText sends s to the customer, split into several messages on rune boundaries when
