@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/kfbot/kfbot/bot"
+	"github.com/kfbot/kfbot/internal/suggest"
 	"github.com/kfbot/kfbot/kf"
 )
 
@@ -803,7 +804,7 @@ func (l *loader) handler(n *yaml.Node) action {
 		}
 		slices.Sort(known)
 		msg := fmt.Sprintf("no Go handler named %q is registered (rules.WithHandler)", name)
-		if s := suggest(name, known); s != "" {
+		if s := suggest.Closest(name, known); s != "" {
 			msg += fmt.Sprintf("; did you mean %s?", s)
 		}
 		l.errAt(n, ErrUnknownHandler, "%s", msg)

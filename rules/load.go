@@ -22,6 +22,8 @@ import (
 	"github.com/expr-lang/expr/optimizer"
 	"github.com/expr-lang/expr/vm"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/kfbot/kfbot/internal/suggest"
 )
 
 // The YAML nodes a load walks are bounded, counting aliases every time they are
@@ -395,7 +397,7 @@ func (l *loader) checkKeys(ps []pair, known []string, kind error, what string) [
 		if kind == ErrUnknownAction {
 			msg = fmt.Sprintf("unknown action %s", p.key)
 		}
-		if s := suggest(p.key, known); s != "" {
+		if s := suggest.Closest(p.key, known); s != "" {
 			msg += fmt.Sprintf(" (did you mean %s?)", s)
 			if !have[s] {
 				have[s] = true
@@ -511,45 +513,6 @@ func describe(n *yaml.Node) string {
 		return fmt.Sprintf("the string %q", n.Value)
 	}
 	return "an unsupported node"
-}
-
-// suggest returns the known word closest to s, if it is close enough to be a typo.
-func suggest(s string, known []string) string {
-	best, bestD := "", 0
-	for _, k := range known {
-		d := editDistance(s, k)
-		if d <= max(1, len([]rune(k))/3) && (best == "" || d < bestD) {
-			best, bestD = k, d
-		}
-	}
-	return best
-}
-
-// editDistance is the optimal string alignment distance: insertions, deletions,
-// substitutions and transpositions of adjacent runes each cost 1.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	d := make([][]int, len(ra)+1)
-	for i := range d {
-		d[i] = make([]int, len(rb)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		for j := 1; j <= len(rb); j++ {
-			c := 1
-			if ra[i-1] == rb[j-1] {
-				c = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+c)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(ra)][len(rb)]
 }
 
 // pos maps a rune offset inside the value of scalar n to a file line and column. It is

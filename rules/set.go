@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/kfbot/kfbot/bot"
+	"github.com/kfbot/kfbot/internal/suggest"
 	"github.com/kfbot/kfbot/kf/syncmsg"
 )
 
@@ -268,7 +269,7 @@ func (l *loader) rules(n *yaml.Node) []*rule {
 		}
 		if nameP == nil {
 			for i, p := range ps {
-				if !slices.Contains(ruleKeys, p.key) && suggest(p.key, ruleKeys) == "name" {
+				if !slices.Contains(ruleKeys, p.key) && suggest.Closest(p.key, ruleKeys) == "name" {
 					nameP = &ps[i]
 				}
 			}

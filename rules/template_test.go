@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/kfbot/kfbot/internal/suggest"
 )
 
 func TestClosing(t *testing.T) {
@@ -64,8 +66,8 @@ func TestParseLocation(t *testing.T) {
 
 func TestSuggest(t *testing.T) {
 	known := []string{"name", "when", "then", "continue", "description"}
-	assert.Equal(t, "when", suggest("whne", known))
-	assert.Equal(t, "then", suggest("thn", known))
-	assert.Equal(t, "continue", suggest("contnue", known))
-	assert.Equal(t, "", suggest("priority", known))
+	assert.Equal(t, "when", suggest.Closest("whne", known))
+	assert.Equal(t, "then", suggest.Closest("thn", known))
+	assert.Equal(t, "continue", suggest.Closest("contnue", known))
+	assert.Equal(t, "", suggest.Closest("priority", known))
 }

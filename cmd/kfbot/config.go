@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/kfbot/kfbot/internal/suggest"
 )
 
 // Config is the configuration of `kfbot run`. It is filled, in this order of
@@ -369,7 +371,7 @@ func parseConfig(path string, data []byte, cfg *Config, lookup func(string) (str
 		}
 		f, ok := fields[k.Value]
 		if !ok {
-			problems = append(problems, fmt.Sprintf("%s: unknown key %q%s", pos(k), k.Value, suggest(k.Value, append(known, "plugins"))))
+			problems = append(problems, fmt.Sprintf("%s: unknown key %q%s", pos(k), k.Value, didYouMean(k.Value, append(known, "plugins"))))
 			continue
 		}
 		if err := v.Decode(f.Addr().Interface()); err != nil {
@@ -456,7 +458,7 @@ func decodeStrict(path string, n *yaml.Node, dst any) []string {
 		k, v := n.Content[i], n.Content[i+1]
 		f, ok := fields[k.Value]
 		if !ok {
-			problems = append(problems, fmt.Sprintf("%s: unknown key %q%s", pos(k), k.Value, suggest(k.Value, known)))
+			problems = append(problems, fmt.Sprintf("%s: unknown key %q%s", pos(k), k.Value, didYouMean(k.Value, known)))
 			continue
 		}
 		if err := v.Decode(f.Addr().Interface()); err != nil {
@@ -523,39 +525,12 @@ func yamlErrText(err error) string {
 	return strings.TrimPrefix(err.Error(), "yaml: ")
 }
 
-// suggest returns ` (did you mean "x"?)` for a close known name, else "".
-func suggest(got string, known []string) string {
-	best, bestD := "", 3
-	for _, k := range known {
-		if d := editDistance(got, k); d < bestD {
-			best, bestD = k, d
-		}
+// didYouMean returns ` (did you mean "x"?)` for a close known name, else "".
+func didYouMean(got string, known []string) string {
+	if best := suggest.Closest(got, known); best != "" {
+		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			c := 1
-			if ra[i-1] == rb[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
+	return ""
 }
 
 // ApplyEnv overlays the KFBOT_* variables that are set (even to "") onto cfg and

@@ -133,7 +133,7 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		return nil
 	default:
 		return &usageError{msg: fmt.Sprintf("unknown command %q%s (kfbot -h lists the commands)", cmd,
-			suggest(cmd, []string{"run", "simulate", "rules", "version", "help"}))}
+			didYouMean(cmd, []string{"run", "simulate", "rules", "version", "help"}))}
 	}
 }
 

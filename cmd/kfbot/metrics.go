@@ -14,8 +14,8 @@ import (
 	"github.com/kfbot/kfbot/bot"
 	"github.com/kfbot/kfbot/kf/syncmsg"
 	"github.com/kfbot/kfbot/router"
-	"github.com/kfbot/kfbot/storage/badgerstore"
 	"github.com/kfbot/kfbot/rules"
+	"github.com/kfbot/kfbot/storage/badgerstore"
 )
 
 // metrics feeds a private Prometheus registry from the engine (as a bot.Observer), the

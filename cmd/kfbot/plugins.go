@@ -49,7 +49,7 @@ func checkPluginNames(ps []PluginConfig) []string {
 			at = p.Pos + ": "
 		}
 		problems = append(problems, fmt.Sprintf("%splugins[%d]: unknown plugin %q%s; the plugins are %s",
-			at, i, p.Name, suggest(p.Name, pluginNames()), strings.Join(pluginNames(), ", ")))
+			at, i, p.Name, didYouMean(p.Name, pluginNames()), strings.Join(pluginNames(), ", ")))
 	}
 	return problems
 }

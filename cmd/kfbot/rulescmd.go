@@ -30,7 +30,7 @@ func (m *Main) rulesCmd(ctx context.Context, args []string) error {
 		return nil
 	}
 	if sub != "check" && sub != "test" {
-		return &usageError{msg: fmt.Sprintf("rules: unknown command %q%s (kfbot rules -h lists the commands)", sub, suggest(sub, []string{"check", "test"}))}
+		return &usageError{msg: fmt.Sprintf("rules: unknown command %q%s (kfbot rules -h lists the commands)", sub, didYouMean(sub, []string{"check", "test"}))}
 	}
 	fset := flag.NewFlagSet("kfbot rules "+sub, flag.ContinueOnError)
 	fset.SetOutput(m.Stderr)
