@@ -523,7 +523,7 @@ func TestKFTestSendRoundTrip(t *testing.T) {
 		{kf.CALink{LinkURL: "https://work.weixin.qq.com/ca/abc"}, `{"link_url":"https://work.weixin.qq.com/ca/abc"}`},
 	}
 	for i, tt := range tests {
-		t.Run(tt.msg.MsgType(), func(t *testing.T) {
+		t.Run(string(tt.msg.MsgType()), func(t *testing.T) {
 			srv.AddText(ktKF, ktUser, "next please") // a fresh allowance of 5 sends
 			msgID := fmt.Sprintf("rt-%d", i)
 			resp, err := cl.SendMsg(t.Context(), kf.SendMsgRequest{ToUser: ktUser, OpenKFID: ktKF, MsgID: msgID, Message: tt.msg})
@@ -533,11 +533,11 @@ func TestKFTestSendRoundTrip(t *testing.T) {
 			got := lastSent(t, srv)
 			assert.Equal(t, "send_msg", got.Path)
 			assert.Equal(t, msgID, got.MsgID)
-			assert.Equal(t, tt.msg.MsgType(), got.MsgType)
+			assert.Equal(t, string(tt.msg.MsgType()), got.MsgType)
 			assert.Equal(t, ktKF, got.OpenKFID)
 			assert.Equal(t, ktUser, got.ToUser)
 			fields := bodyFields(t, got.Body)
-			assert.JSONEq(t, tt.wire, string(fields[tt.msg.MsgType()]))
+			assert.JSONEq(t, tt.wire, string(fields[string(tt.msg.MsgType())]))
 			if text, ok := tt.msg.(kf.Text); ok {
 				assert.Equal(t, text.Content, got.Text)
 			}

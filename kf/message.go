@@ -3,6 +3,8 @@ package kf
 import (
 	"fmt"
 	"strings"
+
+	"github.com/kfbot/kfbot/kf/syncmsg"
 )
 
 // Limits WeCom documents for outgoing messages (https://developer.work.weixin.qq.com/document/path/94677).
@@ -17,18 +19,19 @@ const (
 	MaxMsgIDBytes = 32
 )
 
-// Outgoing message types (`msgtype`), as returned by [OutMessage.MsgType].
+// Outgoing message types (`msgtype`), as returned by [OutMessage.MsgType]: the
+// [syncmsg.MsgType] vocabulary of incoming messages, plus ca_link, which only bots send.
 const (
-	MsgTypeText        = "text"
-	MsgTypeImage       = "image"
-	MsgTypeVoice       = "voice"
-	MsgTypeVideo       = "video"
-	MsgTypeFile        = "file"
-	MsgTypeLink        = "link"
-	MsgTypeMiniprogram = "miniprogram"
-	MsgTypeMenu        = "msgmenu"
-	MsgTypeLocation    = "location"
-	MsgTypeCALink      = "ca_link"
+	MsgTypeText        = syncmsg.TypeText
+	MsgTypeImage       = syncmsg.TypeImage
+	MsgTypeVoice       = syncmsg.TypeVoice
+	MsgTypeVideo       = syncmsg.TypeVideo
+	MsgTypeFile        = syncmsg.TypeFile
+	MsgTypeLink        = syncmsg.TypeLink
+	MsgTypeMiniprogram = syncmsg.TypeMiniprogram
+	MsgTypeMenu        = syncmsg.TypeMsgMenu
+	MsgTypeLocation    = syncmsg.TypeLocation
+	MsgTypeCALink      = syncmsg.MsgType("ca_link")
 )
 
 // OutMessage is a message the bot sends with [Client.SendMsg] (all types) or
@@ -38,7 +41,7 @@ const (
 // Official reference: https://developer.work.weixin.qq.com/document/path/94677
 type OutMessage interface {
 	// MsgType returns the wire `msgtype`, e.g. "text" or "msgmenu".
-	MsgType() string
+	MsgType() syncmsg.MsgType
 	// check validates the fields WeCom certainly rejects.
 	check() error
 	// put stores the wire payload into p.
@@ -107,7 +110,7 @@ type Text struct {
 }
 
 // MsgType returns "text".
-func (Text) MsgType() string { return MsgTypeText }
+func (Text) MsgType() syncmsg.MsgType { return MsgTypeText }
 
 func (m Text) check() error { return checkText("text", m.Content) }
 
@@ -131,7 +134,7 @@ type Image struct {
 }
 
 // MsgType returns "image".
-func (Image) MsgType() string { return MsgTypeImage }
+func (Image) MsgType() syncmsg.MsgType { return MsgTypeImage }
 
 func (m Image) check() error { return checkMediaID("image", m.MediaID) }
 
@@ -145,7 +148,7 @@ type Voice struct {
 }
 
 // MsgType returns "voice".
-func (Voice) MsgType() string { return MsgTypeVoice }
+func (Voice) MsgType() syncmsg.MsgType { return MsgTypeVoice }
 
 func (m Voice) check() error { return checkMediaID("voice", m.MediaID) }
 
@@ -159,7 +162,7 @@ type Video struct {
 }
 
 // MsgType returns "video".
-func (Video) MsgType() string { return MsgTypeVideo }
+func (Video) MsgType() syncmsg.MsgType { return MsgTypeVideo }
 
 func (m Video) check() error { return checkMediaID("video", m.MediaID) }
 
@@ -173,7 +176,7 @@ type File struct {
 }
 
 // MsgType returns "file".
-func (File) MsgType() string { return MsgTypeFile }
+func (File) MsgType() syncmsg.MsgType { return MsgTypeFile }
 
 func (m File) check() error { return checkMediaID("file", m.MediaID) }
 
@@ -199,7 +202,7 @@ type Link struct {
 }
 
 // MsgType returns "link".
-func (Link) MsgType() string { return MsgTypeLink }
+func (Link) MsgType() syncmsg.MsgType { return MsgTypeLink }
 
 func (m Link) check() error {
 	switch {
@@ -230,7 +233,7 @@ type Miniprogram struct {
 }
 
 // MsgType returns "miniprogram".
-func (Miniprogram) MsgType() string { return MsgTypeMiniprogram }
+func (Miniprogram) MsgType() syncmsg.MsgType { return MsgTypeMiniprogram }
 
 func (m Miniprogram) check() error {
 	switch {
@@ -261,7 +264,7 @@ type Menu struct {
 }
 
 // MsgType returns "msgmenu".
-func (Menu) MsgType() string { return MsgTypeMenu }
+func (Menu) MsgType() syncmsg.MsgType { return MsgTypeMenu }
 
 func (m Menu) check() error {
 	switch {
@@ -435,7 +438,7 @@ type Location struct {
 }
 
 // MsgType returns "location".
-func (Location) MsgType() string { return MsgTypeLocation }
+func (Location) MsgType() syncmsg.MsgType { return MsgTypeLocation }
 
 func (m Location) check() error {
 	// NaN fails both comparisons and is rejected too.
@@ -456,7 +459,7 @@ type CALink struct {
 }
 
 // MsgType returns "ca_link".
-func (CALink) MsgType() string { return MsgTypeCALink }
+func (CALink) MsgType() syncmsg.MsgType { return MsgTypeCALink }
 
 func (m CALink) check() error {
 	if m.LinkURL == "" {

@@ -167,6 +167,6 @@ func TestOutMessageTypes(t *testing.T) {
 		"location": "location", "location at 0,0 keeps coordinates": "location", "ca_link": "ca_link",
 	}
 	for _, tt := range outMessageWire {
-		assert.Equal(t, want[tt.name], tt.msg.MsgType(), tt.name)
+		assert.Equal(t, want[tt.name], string(tt.msg.MsgType()), tt.name)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+
+	"github.com/kfbot/kfbot/kf/syncmsg"
 )
 
 // SendMsgRequest is the body of `kf/send_msg`
@@ -39,10 +41,10 @@ type SendMsgResponse struct {
 }
 
 type sendMsgWire struct {
-	ToUser   string `json:"touser"`
-	OpenKFID string `json:"open_kfid"`
-	MsgID    string `json:"msgid,omitempty"`
-	MsgType  string `json:"msgtype"`
+	ToUser   string          `json:"touser"`
+	OpenKFID string          `json:"open_kfid"`
+	MsgID    string          `json:"msgid,omitempty"`
+	MsgType  syncmsg.MsgType `json:"msgtype"`
 	payloads
 }
 
@@ -128,9 +130,9 @@ type SendMsgOnEventResponse struct {
 }
 
 type sendMsgOnEventWire struct {
-	Code    string `json:"code"`
-	MsgID   string `json:"msgid,omitempty"`
-	MsgType string `json:"msgtype"`
+	Code    string          `json:"code"`
+	MsgID   string          `json:"msgid,omitempty"`
+	MsgType syncmsg.MsgType `json:"msgtype"`
 	payloads
 }
 
