@@ -10,8 +10,7 @@ import (
 // older body-less GET form is accepted too. Accounts are listed in creation
 // order.
 func (s *Server) handleAccountList(w http.ResponseWriter, r *http.Request) {
-	if e := s.auth(r); e != nil {
-		s.writeErr(w, e)
+	if !s.admit(w, r, false) {
 		return
 	}
 	var req struct {
@@ -65,12 +64,7 @@ func (s *Server) handleAccountList(w http.ResponseWriter, r *http.Request) {
 // Customers are known once they appeared in an append helper or
 // [Server.AddCustomer]; other ids are listed in invalid_external_userid.
 func (s *Server) handleCustomerBatchGet(w http.ResponseWriter, r *http.Request) {
-	if e := s.auth(r); e != nil {
-		s.writeErr(w, e)
-		return
-	}
-	if r.Method != http.MethodPost {
-		s.writeErr(w, errf(ErrCodeInvalidParameter, "POST method required"))
+	if !s.admit(w, r, true) {
 		return
 	}
 	var req struct {

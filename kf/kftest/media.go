@@ -70,12 +70,7 @@ func (s *Server) Media(mediaID string) []byte {
 // handleMediaUpload serves POST /cgi-bin/media/upload?type=… with the file
 // in the multipart field "media".
 func (s *Server) handleMediaUpload(w http.ResponseWriter, r *http.Request) {
-	if e := s.auth(r); e != nil {
-		s.writeErr(w, e)
-		return
-	}
-	if r.Method != http.MethodPost {
-		s.writeErr(w, errf(ErrCodeInvalidParameter, "POST method required"))
+	if !s.admit(w, r, true) {
 		return
 	}
 	typ := r.URL.Query().Get("type")
@@ -149,8 +144,7 @@ func readMediaPart(r *http.Request, limit int64) ([]byte, string, *apiError) {
 // handleMediaGet serves GET /cgi-bin/media/get?media_id=…: the content
 // (with Range support), or a JSON error for an unknown or expired media_id.
 func (s *Server) handleMediaGet(w http.ResponseWriter, r *http.Request) {
-	if e := s.auth(r); e != nil {
-		s.writeErr(w, e)
+	if !s.admit(w, r, false) {
 		return
 	}
 	id := r.URL.Query().Get("media_id")

@@ -387,12 +387,7 @@ func checkPayload(req *sendRequest) (refs []mediaRef, text string, e *apiError) 
 // decodeSend reads and decodes a send body. The body bytes are returned as
 // a fresh copy (for Sent.Body).
 func (s *Server) decodeSend(w http.ResponseWriter, r *http.Request) (*sendRequest, []byte, bool) {
-	if e := s.auth(r); e != nil {
-		s.writeErr(w, e)
-		return nil, nil, false
-	}
-	if r.Method != http.MethodPost {
-		s.writeErr(w, errf(ErrCodeInvalidParameter, "POST method required"))
+	if !s.admit(w, r, true) {
 		return nil, nil, false
 	}
 	buf, ok := readBody(r)

@@ -360,6 +360,20 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	ep(s, w, r)
 }
 
+// admit is the preamble of every API handler: the access token must be valid, and, when
+// post is set, the method POST. It answers the error itself and reports false then.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, post bool) bool {
+	if e := s.auth(r); e != nil {
+		s.writeErr(w, e)
+		return false
+	}
+	if post && r.Method != http.MethodPost {
+		s.writeErr(w, errf(ErrCodeInvalidParameter, "POST method required"))
+		return false
+	}
+	return true
+}
+
 // auth checks the access_token query parameter.
 func (s *Server) auth(r *http.Request) *apiError {
 	tok := r.URL.Query().Get("access_token")

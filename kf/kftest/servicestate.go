@@ -102,12 +102,7 @@ type stateRequest struct {
 }
 
 func (s *Server) decodeState(w http.ResponseWriter, r *http.Request) (*stateRequest, bool) {
-	if e := s.auth(r); e != nil {
-		s.writeErr(w, e)
-		return nil, false
-	}
-	if r.Method != http.MethodPost {
-		s.writeErr(w, errf(ErrCodeInvalidParameter, "POST method required"))
+	if !s.admit(w, r, true) {
 		return nil, false
 	}
 	body, ok := readBody(r)
@@ -255,8 +250,7 @@ func (s *Server) transLocked(req *stateRequest, now time.Time) (string, *apiErro
 // handleServicerList serves GET /cgi-bin/kf/servicer/list?open_kfid=…, with
 // the list's own status encoding (0 receiving, 1 stopped).
 func (s *Server) handleServicerList(w http.ResponseWriter, r *http.Request) {
-	if e := s.auth(r); e != nil {
-		s.writeErr(w, e)
+	if !s.admit(w, r, false) {
 		return
 	}
 	id := r.URL.Query().Get("open_kfid")

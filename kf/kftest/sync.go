@@ -106,12 +106,7 @@ func (req *syncRequest) validate() *apiError {
 
 // handleSyncMsg serves POST /cgi-bin/kf/sync_msg.
 func (s *Server) handleSyncMsg(w http.ResponseWriter, r *http.Request) {
-	if e := s.auth(r); e != nil {
-		s.writeErr(w, e)
-		return
-	}
-	if r.Method != http.MethodPost {
-		s.writeErr(w, errf(ErrCodeInvalidParameter, "POST method required"))
+	if !s.admit(w, r, true) {
 		return
 	}
 	body, ok := readBody(r)
