@@ -327,7 +327,7 @@ func (b *Bot) handleError(c *Context, err error) {
 		return
 	}
 	level := slog.LevelError
-	if isRefusal(err) {
+	if refusalReason(err) != "" {
 		level = slog.LevelWarn
 	}
 	attrs := []slog.Attr{slog.Any(LogKeyError, err), slog.String(LogKeyMsgType, string(c.head.MsgType))}

@@ -9,41 +9,65 @@ import (
 	"github.com/kfbot/kfbot/kf"
 )
 
-// Errors returned by the engine. Reply refusals are returned by [Context] reply methods
-// without calling WeCom; handlers usually just return them, and the default error handler
-// logs them at Warn rather than Error.
-var (
-	// ErrAlreadyRunning is returned by [Bot.Run] when the bot is already running.
-	ErrAlreadyRunning = errors.New("bot: already running")
-	// ErrQuotaExceeded: the customer's message allows at most 5 replies within 48 hours;
-	// this reply would be one too many. Replies resume when the customer writes again.
-	ErrQuotaExceeded = errors.New("bot: reply quota exceeded: at most 5 replies per customer message")
-	// ErrWindowClosed: more than 48 hours passed since the customer's last message, or the
-	// customer never wrote; WeCom would refuse the send (95002/95031).
-	ErrWindowClosed = errors.New("bot: reply window closed: the customer has not written in the last 48 hours")
-	// ErrHumanOwned: a human servicer owns the conversation; the bot must not reply.
-	ErrHumanOwned = errors.New("bot: conversation is owned by a human servicer")
-	// ErrRepliesStopped: WeCom refused an earlier send in this conversation (95018, 95001,
-	// 95002 or 95031); replies stop until the customer writes again.
-	ErrRepliesStopped = errors.New("bot: replies stopped until the customer writes again")
-	// ErrNotCustomerMessage: the message was not sent by the customer (a servicer's message
-	// or an event), so there is nothing to reply to with send_msg.
-	ErrNotCustomerMessage = errors.New("bot: not a customer message: replies answer customer messages only")
-	// ErrNoEventCode: Welcome was called on a message that carries no welcome_code/msg_code.
-	ErrNoEventCode = errors.New("bot: message carries no welcome_code or msg_code")
-	// ErrCodeExpired: the welcome/closing code is already too old to use (they live 20 s);
-	// it was skipped, not sent.
-	ErrCodeExpired = errors.New("bot: event code expired before it could be used")
-	// ErrNoConversation: the message names no customer, so it has no conversation to act on.
-	ErrNoConversation = errors.New("bot: message names no customer conversation")
+// ErrAlreadyRunning is returned by [Bot.Run] when the bot is already running.
+var ErrAlreadyRunning = errors.New("bot: already running")
+
+// RefusalError is the engine declining a reply without calling WeCom: an expected outcome,
+// not a failure. [Context] reply methods return one of the Err values below, each a
+// *RefusalError; handlers usually just return it. The default error handler logs it at Warn
+// rather than Error, and [Observer.Refused] counts it by Reason. Match one refusal with
+// errors.Is (errors.Is(err, ErrQuotaExceeded)), any refusal with errors.As.
+type RefusalError struct {
+	Reason string // one of the Refusal constants, for logs and metrics
+	msg    string
+}
+
+// Error returns the refusal's message.
+func (e *RefusalError) Error() string { return e.msg }
+
+// Reasons of a [RefusalError], passed to [Observer.Refused].
+const (
+	RefusalQuota          = "quota"           // ErrQuotaExceeded: 5 replies used up
+	RefusalWindow         = "window"          // ErrWindowClosed: no customer message in 48 h
+	RefusalHuman          = "human"           // ErrHumanOwned
+	RefusalStopped        = "stopped"         // ErrRepliesStopped
+	RefusalNotCustomer    = "not_customer"    // ErrNotCustomerMessage
+	RefusalNoConversation = "no_conversation" // ErrNoConversation
+	RefusalNoEventCode    = "no_event_code"   // ErrNoEventCode
+	RefusalCodeExpired    = "code_expired"    // ErrCodeExpired
 )
 
-// isRefusal reports whether err is one of the engine's reply refusals: expected outcomes
-// that are logged at Warn, not Error.
-func isRefusal(err error) bool {
-	return errors.Is(err, ErrQuotaExceeded) || errors.Is(err, ErrWindowClosed) ||
-		errors.Is(err, ErrHumanOwned) || errors.Is(err, ErrRepliesStopped) ||
-		errors.Is(err, ErrNotCustomerMessage) || errors.Is(err, ErrCodeExpired)
+// The refusals, each a [*RefusalError].
+var (
+	// ErrQuotaExceeded: the customer's message allows at most 5 replies within 48 hours;
+	// this reply would be one too many. Replies resume when the customer writes again.
+	ErrQuotaExceeded error = &RefusalError{RefusalQuota, "bot: reply quota exceeded: at most 5 replies per customer message"}
+	// ErrWindowClosed: more than 48 hours passed since the customer's last message, or the
+	// customer never wrote; WeCom would refuse the send (95002/95031).
+	ErrWindowClosed error = &RefusalError{RefusalWindow, "bot: reply window closed: the customer has not written in the last 48 hours"}
+	// ErrHumanOwned: a human servicer owns the conversation; the bot must not reply.
+	ErrHumanOwned error = &RefusalError{RefusalHuman, "bot: conversation is owned by a human servicer"}
+	// ErrRepliesStopped: WeCom refused an earlier send in this conversation (95018, 95001,
+	// 95002 or 95031); replies stop until the customer writes again.
+	ErrRepliesStopped error = &RefusalError{RefusalStopped, "bot: replies stopped until the customer writes again"}
+	// ErrNotCustomerMessage: the message was not sent by the customer (a servicer's message
+	// or an event), so there is nothing to reply to with send_msg.
+	ErrNotCustomerMessage error = &RefusalError{RefusalNotCustomer, "bot: not a customer message: replies answer customer messages only"}
+	// ErrNoEventCode: Welcome was called on a message that carries no welcome_code/msg_code.
+	ErrNoEventCode error = &RefusalError{RefusalNoEventCode, "bot: message carries no welcome_code or msg_code"}
+	// ErrCodeExpired: the welcome/closing code is already too old to use (they live 20 s);
+	// it was skipped, not sent.
+	ErrCodeExpired error = &RefusalError{RefusalCodeExpired, "bot: event code expired before it could be used"}
+	// ErrNoConversation: the message names no customer, so it has no conversation to act on.
+	ErrNoConversation error = &RefusalError{RefusalNoConversation, "bot: message names no customer conversation"}
+)
+
+// refusalReason returns the Reason of err's [RefusalError], or "" when err is not a refusal.
+func refusalReason(err error) string {
+	if r, ok := errors.AsType[*RefusalError](err); ok {
+		return r.Reason
+	}
+	return ""
 }
 
 // isTransient reports whether err says WeCom, the network or the store failed for now —

@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"errors"
 	"time"
 
 	"github.com/kfbot/kfbot/kf/syncmsg"
@@ -35,7 +34,7 @@ type Observer interface {
 	// failure, else 0.
 	Reply(result ReplyResult, errcode int)
 	// Refused is called, after Reply(ReplyRefused, 0), when the engine refused a reply
-	// without calling WeCom; reason is one of the Refusal constants.
+	// without calling WeCom; reason is the [RefusalError]'s Reason.
 	Refused(openKFID string, reason string)
 	// Handled is called after the handler chain ran for a message.
 	Handled(d time.Duration, err error)
@@ -65,33 +64,3 @@ func (NopObserver) Refused(string, string) {}
 
 // Handled implements [Observer].
 func (NopObserver) Handled(time.Duration, error) {}
-
-// Reasons passed to [Observer.Refused].
-const (
-	RefusalQuota          = "quota"           // ErrQuotaExceeded: 5 replies used up
-	RefusalWindow         = "window"          // ErrWindowClosed: no customer message in 48 h
-	RefusalHuman          = "human"           // ErrHumanOwned
-	RefusalStopped        = "stopped"         // ErrRepliesStopped
-	RefusalNotCustomer    = "not_customer"    // ErrNotCustomerMessage
-	RefusalNoConversation = "no_conversation" // ErrNoConversation
-	RefusalCodeExpired    = "code_expired"    // ErrCodeExpired
-)
-
-// refusalReason names err for [Observer.Refused].
-func refusalReason(err error) string {
-	switch {
-	case errors.Is(err, ErrQuotaExceeded):
-		return RefusalQuota
-	case errors.Is(err, ErrWindowClosed):
-		return RefusalWindow
-	case errors.Is(err, ErrHumanOwned):
-		return RefusalHuman
-	case errors.Is(err, ErrRepliesStopped):
-		return RefusalStopped
-	case errors.Is(err, ErrNotCustomerMessage):
-		return RefusalNotCustomer
-	case errors.Is(err, ErrCodeExpired):
-		return RefusalCodeExpired
-	}
-	return RefusalNoConversation
-}

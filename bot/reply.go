@@ -229,7 +229,7 @@ func (c *Context) Welcome(m kf.OutMessage) error {
 		}
 	}
 	if code == "" {
-		return ErrNoEventCode
+		return c.refuse(ErrNoEventCode)
 	}
 	return c.SendOnEvent(code, "w", m)
 }

@@ -221,14 +221,8 @@ func (s *Set) handle(c *bot.Context) error {
 
 // refusal reports an error that means "the engine declined this send", not a failure.
 func refusal(err error) bool {
-	for _, target := range []error{bot.ErrQuotaExceeded, bot.ErrWindowClosed, bot.ErrHumanOwned,
-		bot.ErrRepliesStopped, bot.ErrNotCustomerMessage, bot.ErrNoEventCode, bot.ErrCodeExpired,
-		bot.ErrNoConversation} {
-		if errors.Is(err, target) {
-			return true
-		}
-	}
-	return false
+	_, ok := errors.AsType[*bot.RefusalError](err)
+	return ok
 }
 
 func (s *Set) runActions(x *run) error {

@@ -405,7 +405,7 @@ func TestRunBlackBox(t *testing.T) {
 		`kfbot_store_writable`: 1,
 		`kfbot_build_info{goversion="` + runtime.Version() + `",version="` + testVersion + `"}`: 1,
 	})
-	for _, series := range []string{"kfbot_duplicates_total", "kfbot_quota_refusals_total", `kfbot_pulls_total{result="error"}`} {
+	for _, series := range []string{"kfbot_duplicates_total", `kfbot_reply_refusals_total{reason="quota"}`, `kfbot_pulls_total{result="error"}`} {
 		_, ok := m[series]
 		assert.True(t, ok, "series %s is exported", series)
 	}

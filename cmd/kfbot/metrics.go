@@ -24,20 +24,19 @@ import (
 type metrics struct {
 	reg *prometheus.Registry
 
-	callbacks        *prometheus.CounterVec
-	pulls            *prometheus.CounterVec
-	pulledItems      prometheus.Counter
-	pullLag          prometheus.Histogram
-	messages         *prometheus.CounterVec
-	duplicates       prometheus.Counter
-	skipped          *prometheus.CounterVec
-	replies          *prometheus.CounterVec
-	refusals         prometheus.Counter
-	refusalsByReason *prometheus.CounterVec
-	handled          *prometheus.HistogramVec
-	rulesReloads     *prometheus.CounterVec
-	rulesLoaded      prometheus.Gauge
-	ready            prometheus.Gauge
+	callbacks    *prometheus.CounterVec
+	pulls        *prometheus.CounterVec
+	pulledItems  prometheus.Counter
+	pullLag      prometheus.Histogram
+	messages     *prometheus.CounterVec
+	duplicates   prometheus.Counter
+	skipped      *prometheus.CounterVec
+	replies      *prometheus.CounterVec
+	refusals     *prometheus.CounterVec
+	handled      *prometheus.HistogramVec
+	rulesReloads *prometheus.CounterVec
+	rulesLoaded  prometheus.Gauge
+	ready        prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -76,13 +75,9 @@ func newMetrics() *metrics {
 			Name: "kfbot_replies_total",
 			Help: "Outbound sends, by result (ok, replayed, refused, failed) and WeCom errcode (0 if none).",
 		}, []string{"result", "errcode"}),
-		refusals: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "kfbot_quota_refusals_total",
-			Help: "Replies the engine refused without calling WeCom because the 5 replies allowed after the customer's last message were used up.",
-		}),
-		refusalsByReason: prometheus.NewCounterVec(prometheus.CounterOpts{
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kfbot_reply_refusals_total",
-			Help: "Replies the engine refused without calling WeCom, by reason (quota, window, human, stopped, not_customer, no_conversation, code_expired).",
+			Help: "Replies the engine refused without calling WeCom, by reason (quota, window, human, stopped, not_customer, no_conversation, no_event_code, code_expired).",
 		}, []string{"reason"}),
 		handled: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "kfbot_handler_duration_seconds",
@@ -109,13 +104,14 @@ func newMetrics() *metrics {
 	})
 	build.Set(1)
 	m.reg.MustRegister(m.callbacks, m.pulls, m.pulledItems, m.pullLag, m.messages, m.duplicates,
-		m.skipped, m.replies, m.refusals, m.refusalsByReason, m.handled, m.rulesReloads, m.rulesLoaded, m.ready, build,
+		m.skipped, m.replies, m.refusals, m.handled, m.rulesReloads, m.rulesLoaded, m.ready, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Series people alert on exist from the start, at 0.
 	m.callbacks.WithLabelValues(string(router.ResultNotified))
 	m.pulls.WithLabelValues("ok")
 	m.pulls.WithLabelValues("error")
 	m.replies.WithLabelValues(string(bot.ReplyOK), "0")
+	m.refusals.WithLabelValues(bot.RefusalQuota)
 	m.rulesReloads.WithLabelValues("ok")
 	m.rulesReloads.WithLabelValues("error")
 	return m
@@ -190,10 +186,7 @@ func (m *metrics) Reply(r bot.ReplyResult, errcode int) {
 
 // Refused implements bot.Observer.
 func (m *metrics) Refused(_ string, reason string) {
-	m.refusalsByReason.WithLabelValues(reason).Inc()
-	if reason == bot.RefusalQuota {
-		m.refusals.Inc()
-	}
+	m.refusals.WithLabelValues(reason).Inc()
 }
 
 // Handled implements bot.Observer.
