@@ -176,8 +176,9 @@
 //	        expect: {none: true, vars: {picked: true}}   # none may go with vars
 //	      - servicer_end: true                # the servicer ends the conversation
 //
-// Each test runs through a real engine with an in-memory store, against a fresh fake
-// WeCom server (kf/kftest). After each step the messages the bot sent are compared with
+// Package [github.com/kfbot/kfbot/rules/rulestest] runs the tests (`kfbot rules test`
+// does), each through a real engine with an in-memory store, against a fresh fake WeCom
+// server (kf/kftest). After each step the messages the bot sent are compared with
 // `expect`, in order: `welcome` (sent with the event code) and `reply` (sent with
 // send_msg), each a string or a list, compared by text (a menu by its head, a link or
 // mini program card by its title, a location by its name, an image as "[image]");
@@ -185,11 +186,11 @@
 // JSON. Whatever `expect` does not list must not happen; a step without `expect` checks
 // only that no action failed, and that no `when` failed at run time (a failing `when`
 // counts as false in production; in a test it fails the step, naming the rule and the
-// error). Tests can also live in a separate file ([LoadTests], [RunTestFile]). Such a
+// error). Tests can also live in a separate file ([LoadTests], rulestest.RunFile). Such a
 // tests-only file needs `version: 1`, `rules_file:` naming the rule file (relative to
 // the tests file's directory) and `tests:`, and must not have `rules:`; the rule file is
 // loaded with the options the tests run with, so handlers its rules name must be
-// registered ([WithHandler]) there too. [RunTests] reports
+// registered ([WithHandler]) there too. rulestest reports
 // `FAIL test "…", step 2 (click hours): reply[0]: got "…", want "…"` and ends with a line
 // `N passed, M failed`.
 //

@@ -71,20 +71,6 @@ rules:
 	// shop.yaml:8:23: rule "hours": transfer: want pool, end or {servicer: userid}, got "human"
 }
 
-func ExampleRunTests() {
-	set, err := rules.Load(strings.NewReader(shop), "shop.yaml")
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	passed, failed, err := rules.RunTests(context.Background(), set, set.Tests(), os.Stdout)
-	fmt.Println(passed, failed, err)
-	// Output:
-	// ok   test "opening hours"
-	// 1 passed, 0 failed
-	// 1 0 <nil>
-}
-
 func ExampleLive_Reload() {
 	dir, _ := os.MkdirTemp("", "rules")
 	defer os.RemoveAll(dir)

@@ -17,7 +17,7 @@ const (
 	DefaultDebounce     = 200 * time.Millisecond
 )
 
-// Option configures [Load], [LoadFile], [Open] and [RunTests]. Options do no I/O.
+// Option configures [Load], [LoadFile] and [Open] (and rulestest.RunFile). Options do no I/O.
 type Option func(*options)
 
 // Uploader uploads temporary media; *kf.Client satisfies it. See [WithUploader].

@@ -112,7 +112,7 @@ func (s *Set) Rules() []string {
 }
 
 // Tests returns the conversation tests written in the file (its `tests` key), for
-// [RunTests].
+// rulestest.Run.
 func (s *Set) Tests() []Test { return s.tests }
 
 // File returns the name the set was loaded from.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 
 	"github.com/kfbot/kfbot/rules"
+	"github.com/kfbot/kfbot/rules/rulestest"
 )
 
 const rulesUsage = `Usage:
@@ -90,7 +91,7 @@ func (m *Main) rulesTest(ctx context.Context, files []string, opts ...rules.Opti
 		if len(files) > 1 {
 			fmt.Fprintf(m.Stdout, "== %s\n", f)
 		}
-		p, fl, err := rules.RunTestFile(ctx, f, m.Stdout, opts...)
+		p, fl, err := rulestest.RunFile(ctx, f, m.Stdout, opts...)
 		passed += p
 		failed += fl
 		if err != nil {

@@ -19,10 +19,10 @@ var forbidden = map[string][]string{
 	"kf":                  {mod + "bot", mod + "router", mod + "rules", mod + "storage", "github.com/"},
 	"kf/kftest":           {mod + "kf", mod + "bot", mod + "router", mod + "rules", mod + "storage", "github.com/"},
 	"storage/badgerstore": {mod + "bot", mod + "kf", mod + "router", mod + "rules"},
-	"bot":                 {mod + "router", mod + "rules", mod + "storage/badgerstore", "github.com/gorilla", "github.com/expr-lang", "go.yaml.in", "github.com/dgraph-io"},
-	"bot/middleware":      {mod + "router", mod + "rules", mod + "storage/badgerstore", "github.com/gorilla", "github.com/expr-lang", "go.yaml.in", "github.com/dgraph-io"},
-	"router":              {mod + "bot", mod + "rules", mod + "storage", "github.com/expr-lang", "go.yaml.in", "github.com/dgraph-io"},
-	"rules":               {mod + "router", mod + "storage/badgerstore", "github.com/gorilla", "github.com/dgraph-io"},
+	"bot":                 {mod + "kf/kftest", mod + "router", mod + "rules", mod + "storage/badgerstore", "github.com/gorilla", "github.com/expr-lang", "go.yaml.in", "github.com/dgraph-io"},
+	"bot/middleware":      {mod + "kf/kftest", mod + "router", mod + "rules", mod + "storage/badgerstore", "github.com/gorilla", "github.com/expr-lang", "go.yaml.in", "github.com/dgraph-io"},
+	"router":              {mod + "kf/kftest", mod + "bot", mod + "rules", mod + "storage", "github.com/expr-lang", "go.yaml.in", "github.com/dgraph-io"},
+	"rules":               {mod + "kf/kftest", mod + "router", mod + "storage/badgerstore", "github.com/gorilla", "github.com/dgraph-io"},
 }
 
 func TestImportDirection(t *testing.T) {
@@ -43,8 +43,7 @@ func TestImportDirection(t *testing.T) {
 }
 
 // allowed lists the project packages a package may import although a broader prefix
-// forbids them. rules may use kf/kftest and the in-memory store: its conversation-test
-// runner needs a fake WeCom and a store by definition.
+// forbids them.
 func allowed(pkg, dep string) bool {
 	ok := map[string][]string{
 		"kf":             {mod + "kf/syncmsg"},
@@ -52,7 +51,6 @@ func allowed(pkg, dep string) bool {
 		"bot":            {mod + "kf", mod + "storage"},
 		"bot/middleware": {mod + "kf", mod + "storage", mod + "bot"},
 		"router":         {mod + "kf/callback"},
-		"rules":          {mod + "bot", mod + "kf", mod + "storage"},
 	}
 	for _, a := range ok[pkg] {
 		if dep == a || strings.HasPrefix(dep, a+"/") {

@@ -1,12 +1,10 @@
-package rules_test
+package rulestest_test
 
 import (
 	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	_ "time/tzdata" // the example names Asia/Shanghai; do not depend on the host's zoneinfo
@@ -15,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kfbot/kfbot/rules"
+	"github.com/kfbot/kfbot/rules/rulestest"
 )
 
 var quiet = rules.WithLogger(slog.New(slog.DiscardHandler))
@@ -22,7 +21,7 @@ var quiet = rules.WithLogger(slog.New(slog.DiscardHandler))
 // TestExampleRulesFile is the acceptance test of examples/rules.yaml: it compiles, it is
 // the bot the issue describes, and its own conversation tests pass.
 func TestExampleRulesFile(t *testing.T) {
-	set, err := rules.LoadFile("../examples/rules.yaml", quiet)
+	set, err := rules.LoadFile("../../examples/rules.yaml", quiet)
 	require.NoError(t, err)
 	for _, name := range []string{
 		"welcome",                             // the welcome menu
@@ -35,7 +34,7 @@ func TestExampleRulesFile(t *testing.T) {
 		assert.Contains(t, set.Rules(), name)
 	}
 	var out bytes.Buffer
-	passed, failed, err := rules.RunTests(t.Context(), set, set.Tests(), &out)
+	passed, failed, err := rulestest.Run(t.Context(), set, set.Tests(), &out)
 	require.NoError(t, err)
 	assert.Zero(t, failed, out.String())
 	assert.Equal(t, len(set.Tests()), passed)
@@ -46,7 +45,7 @@ func TestExampleRulesFile(t *testing.T) {
 // TestIssueExample: the file of the issue, verbatim, loads and passes its tests.
 func TestIssueExample(t *testing.T) {
 	var out bytes.Buffer
-	passed, failed, err := rules.RunTestFile(t.Context(), "testdata/issue.yaml", &out, quiet)
+	passed, failed, err := rulestest.RunFile(t.Context(), "../testdata/issue.yaml", &out, quiet)
 	require.NoError(t, err)
 	assert.Equal(t, 2, passed, out.String())
 	assert.Zero(t, failed, out.String())
@@ -55,57 +54,20 @@ func TestIssueExample(t *testing.T) {
 // TestBehaviourFile runs every action through the engine (testdata/behaviour.yaml).
 func TestBehaviourFile(t *testing.T) {
 	var out bytes.Buffer
-	passed, failed, err := rules.RunTestFile(t.Context(), "testdata/behaviour.yaml", &out, quiet)
+	passed, failed, err := rulestest.RunFile(t.Context(), "../testdata/behaviour.yaml", &out, quiet)
 	require.NoError(t, err)
 	assert.Zero(t, failed, out.String())
 	assert.Equal(t, 9, passed, out.String())
 }
 
+// TestTestsInASeparateFile runs a tests-only file against the rule file it names.
 func TestTestsInASeparateFile(t *testing.T) {
-	suite, err := rules.LoadTests("testdata/tests_only.yaml")
-	require.NoError(t, err)
-	assert.Equal(t, filepath.Join("testdata", "issue.yaml"), suite.RulesFile)
-	require.Len(t, suite.Tests, 2)
-	assert.Equal(t, "the fallback echoes", suite.Tests[0].Name)
-	assert.Equal(t, rules.Step{Kind: rules.StepSay, Arg: "anything", Expect: &rules.Expect{Reply: []string{"echo: anything"}}, Line: 7},
-		suite.Tests[0].Steps[0])
-
 	var out bytes.Buffer
-	passed, failed, err := rules.RunTestFile(t.Context(), "testdata/tests_only.yaml", &out, quiet)
+	passed, failed, err := rulestest.RunFile(t.Context(), "../testdata/tests_only.yaml", &out, quiet)
 	require.NoError(t, err)
 	assert.Equal(t, "ok   test \"the fallback echoes\"\nok   test \"no expectation checks only that nothing failed\"\n2 passed, 0 failed\n", out.String())
 	assert.Equal(t, 2, passed)
 	assert.Zero(t, failed)
-
-	// A rule file is its own suite.
-	suite, err = rules.LoadTests("testdata/issue.yaml")
-	require.NoError(t, err)
-	assert.Equal(t, "testdata/issue.yaml", suite.RulesFile)
-}
-
-func TestLoadTestsErrors(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name, src string) string {
-		p := filepath.Join(dir, name)
-		require.NoError(t, os.WriteFile(p, []byte(src), 0o600))
-		return p
-	}
-	tests := []struct{ src, msg string }{
-		{"version: 1\nrules: []\nrules_file: x.yaml\ntests: []\n", "3:13: a file has rules or names a rules_file, not both"},
-		{"version: 1\ntests: []\n", "1:1: missing rules_file"},
-		{"version: 1\nrules_file: r.yaml\n", "1:1: missing tests"},
-		{"version: 1\nrules_file: r.yaml\ntests:\n  - name: t\n    now: yesterday\n    steps: []\n", `5:10: now: "yesterday" is not a time`},
-	}
-	for i, tt := range tests {
-		_, err := rules.LoadTests(write(fmt.Sprintf("t%d.yaml", i), tt.src))
-		assert.ErrorContains(t, err, tt.msg)
-	}
-	_, err := rules.LoadTests(filepath.Join(dir, "missing.yaml"))
-	assert.ErrorIs(t, err, os.ErrNotExist)
-
-	// A rule file may not name a rules_file.
-	_, err = rules.Load(strings.NewReader("version: 1\nrules: []\nrules_file: x.yaml\n"), "r.yaml")
-	assert.ErrorIs(t, err, rules.ErrUnknownKey)
 }
 
 // TestRunTestsReportsWhatDiffered: failing expectations are reported with the test, the
@@ -160,7 +122,7 @@ tests:
 	set, err := rules.Load(strings.NewReader(src), "t.yaml", quiet)
 	require.NoError(t, err)
 	var out bytes.Buffer
-	passed, failed, err := rules.RunTests(t.Context(), set, set.Tests(), &out)
+	passed, failed, err := rulestest.Run(t.Context(), set, set.Tests(), &out)
 	require.NoError(t, err)
 	assert.Equal(t, 1, passed)
 	assert.Equal(t, 5, failed)
@@ -175,12 +137,12 @@ FAIL test "a failing action", step 1 (say "broken"): error: rules: rule "broken"
 }
 
 func TestRunTestsStopsWhenCancelled(t *testing.T) {
-	set, err := rules.LoadFile("testdata/issue.yaml", quiet)
+	set, err := rules.LoadFile("../testdata/issue.yaml", quiet)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	var out bytes.Buffer
-	_, _, err = rules.RunTests(ctx, set, set.Tests(), &out)
+	_, _, err = rulestest.Run(ctx, set, set.Tests(), &out)
 	assert.ErrorIs(t, err, context.Canceled)
 }
 
@@ -221,7 +183,7 @@ tests:
 	set, err := rules.Load(strings.NewReader(src), "t.yaml", quiet)
 	require.NoError(t, err)
 	var out bytes.Buffer
-	passed, failed, err := rules.RunTests(t.Context(), set, set.Tests(), &out)
+	passed, failed, err := rulestest.Run(t.Context(), set, set.Tests(), &out)
 	require.NoError(t, err)
 	assert.Equal(t, "ok   test \"media and a servicer\"\n1 passed, 0 failed\n", out.String())
 	assert.Equal(t, 1, passed)
@@ -247,7 +209,7 @@ tests:
 	set, err := rules.Load(strings.NewReader(src), "t.yaml", quiet)
 	require.NoError(t, err)
 	var out bytes.Buffer
-	_, failed, err := rules.RunTests(t.Context(), set, set.Tests(), &out)
+	_, failed, err := rulestest.Run(t.Context(), set, set.Tests(), &out)
 	require.NoError(t, err)
 	assert.Equal(t, 1, failed)
 	assert.Contains(t, out.String(), `FAIL test "not a number", step 1 (say "five"): error: rule "number": when failed: `)
