@@ -1,7 +1,9 @@
 package rules
 
 import (
+	"maps"
 	"math/bits"
+	"slices"
 	"strings"
 
 	"github.com/expr-lang/expr/ast"
@@ -76,12 +78,23 @@ func analyze(n ast.Node) []alt {
 				}
 			}
 		case "in":
-			arr, ok := n.Right.(*ast.ArrayNode)
-			if !ok {
-				break
+			var els []ast.Node
+			switch r := n.Right.(type) {
+			case *ast.ArrayNode:
+				els = r.Nodes
+			case *ast.ConstantNode: // expr's optimiser turns a list of string literals into a set
+				set, ok := r.Value.(map[string]struct{})
+				if !ok {
+					return alwaysAlts
+				}
+				for _, k := range slices.Sorted(maps.Keys(set)) {
+					els = append(els, &ast.StringNode{Value: k})
+				}
+			default:
+				return alwaysAlts
 			}
 			var out []alt
-			for _, el := range arr.Nodes {
+			for _, el := range els {
 				as, ok := eqFact(n.Left, el)
 				if !ok {
 					return alwaysAlts

@@ -15,11 +15,7 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
-	"github.com/expr-lang/expr/checker"
-	"github.com/expr-lang/expr/compiler"
-	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/file"
-	"github.com/expr-lang/expr/optimizer"
 	"github.com/expr-lang/expr/vm"
 	"go.yaml.in/yaml/v3"
 
@@ -102,7 +98,8 @@ type loader struct {
 	// servicers named by constant transfers, for conversation tests
 	servicers []string
 
-	boolCfg, anyCfg *conf.Config
+	boolOpts, anyOpts []expr.Option                // expr.Compile's options for a `when` and for a value
+	compiled          map[compiledKey]compiledExpr // templates repeat expressions: compile each once
 }
 
 func newLoader(src []byte, name string, o *options) *loader {
@@ -123,8 +120,8 @@ func newLoader(src []byte, name string, o *options) *loader {
 	base := []expr.Option{expr.Env(Env{}), expr.MaxNodes(o.maxNodes)}
 	base = append(base, helpers...)
 	base = append(base, limitOptions()...)
-	l.boolCfg = exprConfig(append(slices.Clip(base), expr.AsBool()))
-	l.anyCfg = exprConfig(append(slices.Clip(base), expr.AsAny()))
+	l.boolOpts = append(slices.Clip(base), expr.AsBool())
+	l.anyOpts = append(slices.Clip(base), expr.AsAny())
 	return l
 }
 
@@ -566,13 +563,16 @@ func leadingSpaces(s string) int {
 // boolean (asBool) or any-valued expression. It reports problems at their position in
 // the file and returns nil then. For a boolean it also returns the index's facts.
 func (l *loader) compile(n *yaml.Node, src string, off int, asBool bool) (*vm.Program, []alt) {
-	cfg := l.anyCfg
+	opts := l.anyOpts
 	if asBool {
-		cfg = l.boolCfg
+		opts = l.boolOpts
+	}
+	key := compiledKey{src, asBool}
+	if c, ok := l.compiled[key]; ok {
+		return c.prog, c.alts
 	}
 	var as []alt
-	prog, err := compileExpr(src, cfg, func(tree ast.Node) error {
-		// Runs on the checked, not yet optimised tree.
+	prog, err := compileExpr(src, opts, func(tree ast.Node) error {
 		if at, bad := dynamicRegex(tree); bad {
 			line, col := l.pos(n, off+at)
 			l.add(line, col, ErrDynamicRegex, nil,
@@ -610,8 +610,25 @@ func (l *loader) compile(n *yaml.Node, src string, off int, asBool bool) (*vm.Pr
 		l.add(line, col, ErrExpr, err, cleanExprMessage(msg))
 		return nil, nil
 	}
+	if l.compiled == nil {
+		l.compiled = map[compiledKey]compiledExpr{}
+	}
+	l.compiled[key] = compiledExpr{prog, as}
 	return prog, as
 }
+
+// compiledKey and compiledExpr cache the expressions a load compiled without a problem
+// (a program is safe for concurrent use, so rules may share one).
+type (
+	compiledKey struct {
+		src    string
+		asBool bool
+	}
+	compiledExpr struct {
+		prog *vm.Program
+		alts []alt
+	}
+)
 
 var errReported = errors.New("reported")
 
@@ -628,45 +645,22 @@ func dynamicRegex(tree ast.Node) (at int, found bool) {
 	return at, found
 }
 
-// exprConfig prepares an expr configuration once per load, as expr.Compile does for
-// every call; compiling many expressions with one configuration shares its type cache.
-func exprConfig(opts []expr.Option) *conf.Config {
-	c := conf.CreateNew()
-	for _, op := range opts {
-		op(c)
-	}
-	for name := range c.Disabled {
-		delete(c.Builtins, name)
-	}
-	c.Check()
-	return c
-}
-
-// compileExpr is expr.Compile with a prepared configuration and a look at the checked
-// tree before it is optimised. A panic of the compiler on hostile input becomes an error.
-func compileExpr(src string, cfg *conf.Config, inspect func(ast.Node) error) (p *vm.Program, err error) {
+// compileExpr is expr.Compile, with a look at the program's tree (checked and optimised)
+// before the program is used. A panic of the compiler on hostile input becomes an error.
+func compileExpr(src string, opts []expr.Option, inspect func(ast.Node) error) (p *vm.Program, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			p, err = nil, fmt.Errorf("expression compiler failed: %v", r)
 		}
 	}()
-	tree, err := checker.ParseCheck(src, cfg)
+	p, err = expr.Compile(src, opts...)
 	if err != nil {
 		return nil, err
 	}
-	if err := inspect(tree.Node); err != nil {
+	if err := inspect(p.Node()); err != nil {
 		return nil, err
 	}
-	if cfg.Optimize {
-		if err := optimizer.Optimize(&tree.Node, cfg); err != nil {
-			var fe *file.Error
-			if errors.As(err, &fe) {
-				return nil, fe.Bind(tree.Source)
-			}
-			return nil, err
-		}
-	}
-	return compiler.Compile(tree, cfg)
+	return p, nil
 }
 
 // startOf returns the rune offset where the source of n begins (expr locates a member
