@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"log/slog"
+	"reflect"
 
 	"github.com/kfbot/kfbot/kf/syncmsg"
 	"github.com/kfbot/kfbot/storage"
@@ -26,7 +27,10 @@ type msgState struct {
 	session *storage.Session
 	replies int // index of the next reply, for deterministic outbound msgids
 	logger  *slog.Logger
+	values  []keyValue // Context.Set
 }
+
+type keyValue struct{ key, value any }
 
 // Context returns the context for I/O done on behalf of this message.
 func (c *Context) Context() context.Context { return c.ctx }
@@ -40,6 +44,33 @@ func (c *Context) WithContext(ctx context.Context) *Context {
 	c2 := *c
 	c2.ctx = ctx
 	return &c2
+}
+
+// Set stores value under key for the rest of this message's handling, in c and every
+// copy of it: a matcher or middleware hands a result to the handler this way (the rules
+// matcher hands over the rule that matched, so no condition is evaluated twice). Use a
+// comparable key of an unexported type, as with context.WithValue.
+func (c *Context) Set(key, value any) {
+	if key == nil || !reflect.TypeOf(key).Comparable() {
+		panic("bot: Context.Set: the key must be comparable and not nil")
+	}
+	for i := range c.state.values {
+		if c.state.values[i].key == key {
+			c.state.values[i].value = value
+			return
+		}
+	}
+	c.state.values = append(c.state.values, keyValue{key, value})
+}
+
+// Get returns the value stored under key by [Context.Set], or nil.
+func (c *Context) Get(key any) any {
+	for _, kv := range c.state.values {
+		if kv.key == key {
+			return kv.value
+		}
+	}
+	return nil
 }
 
 // Message returns the typed message; switch on its concrete type (*syncmsg.Text,

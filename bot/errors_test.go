@@ -44,3 +44,28 @@ func TestRefusalsAreOneType(t *testing.T) {
 	_, ok := errors.AsType[*bot.RefusalError](bot.ErrAlreadyRunning)
 	assert.False(t, ok, "ErrAlreadyRunning is not a refusal")
 }
+
+type setKey struct{}
+
+// TestContextSetHandsAMatcherResultToTheHandler: what a matcher stores with Set, the
+// handler (and middleware's copies made with WithContext) get back; other messages do not.
+func TestContextSetHandsAMatcherResultToTheHandler(t *testing.T) {
+	e := newEnv(t)
+	b := e.newBot()
+	var got []any
+	b.Handle(func(c *bot.Context) bool {
+		assert.Nil(t, c.Get(setKey{}), "a new message starts empty")
+		c.Set(setKey{}, c.Text())
+		c.Set(setKey{}, "matched "+c.Text()) // replaces
+		return true
+	}, func(c *bot.Context) error {
+		got = append(got, c.Get(setKey{}))
+		return nil
+	}, func(next bot.HandlerFunc) bot.HandlerFunc {
+		return func(c *bot.Context) error { return next(c.WithContext(c.Context())) }
+	})
+	e.srv.AddText("wkA", "wmA", "one")
+	e.srv.AddText("wkA", "wmA", "two")
+	require.NoError(t, b.Pull(t.Context(), "wkA"))
+	assert.Equal(t, []any{"matched one", "matched two"}, got)
+}

@@ -1,12 +1,15 @@
 package rules_test
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -215,4 +218,43 @@ rules:
 	h := newHarness(t)
 	require.NoError(t, h.b.Install(set))
 	assert.Equal(t, []string{"fallback"}, h.say(t, "hi"), "the budget aborts the expression; it counts as false")
+}
+
+// countingHandler counts the records whose message is msg.
+type countingHandler struct {
+	slog.Handler
+	msg string
+	n   *atomic.Int32
+}
+
+func (countingHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h countingHandler) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == h.msg {
+		h.n.Add(1)
+	}
+	return nil
+}
+
+// TestEachWhenRunsOncePerMessage: the matcher hands the rule it found to the handler, so
+// a condition that fails is logged once and the clock is read once per message.
+func TestEachWhenRunsOncePerMessage(t *testing.T) {
+	h := newHarness(t)
+	var failed, clock atomic.Int32
+	log := slog.New(countingHandler{slog.DiscardHandler, "rules: when failed; counting it as false", &failed})
+	set, err := rules.Load(strings.NewReader(`version: 1
+rules:
+  - name: number
+    when: int(msg.text) > 5
+    then: [{reply: "big"}]
+  - name: hello
+    when: msg.text == "hello"
+    then: [{reply: "hi"}]
+`), "once.yaml", rules.WithLogger(log), rules.WithClock(func() time.Time { clock.Add(1); return time.Now() }))
+	require.NoError(t, err)
+	require.NoError(t, h.b.Install(set))
+	assert.Equal(t, []string{"hi"}, h.say(t, "hello"))
+	assert.Equal(t, int32(1), failed.Load(), "the failing when ran once")
+	assert.Equal(t, int32(1), clock.Load(), "one environment per message")
+	assert.Empty(t, h.takeErrors())
 }

@@ -85,8 +85,8 @@ func (s *Set) Install(b *bot.Bot) error {
 // Matcher returns a matcher that is true when some rule's `when` holds for the message.
 // Messages typed by servicers (origin 5) never match. Use it with [Set.Handler] to place
 // the rules elsewhere than [Set.Install] does, e.g. in a group. The matcher stops at the
-// first rule that holds; the handler evaluates the rules again (through the index this
-// costs well under a microsecond) because actions may change what later rules see.
+// first rule that holds and hands it to the handler ([bot.Context.Set]), which runs it
+// and evaluates only the rules after it: each `when` runs at most once per message.
 func (s *Set) Matcher() bot.Matcher {
 	return func(c *bot.Context) bool { return s.matches(c) }
 }
@@ -174,6 +174,17 @@ func (s *Set) env(c *bot.Context) Env {
 	return newEnv(c.Message(), c.Session(), s.opts.now(), s.loc)
 }
 
+// matchKey is the [bot.Context.Set] key under which the matcher of s hands the handler
+// what it found, so the handler does not evaluate those conditions again.
+type matchKey struct{ s *Set }
+
+// matched is what the matcher found: the first rule whose `when` held, and the
+// environment it held in.
+type matched struct {
+	rule int
+	env  Env
+}
+
 func (s *Set) matches(c *bot.Context) bool {
 	if c.Header().Origin == syncmsg.OriginServicer {
 		return false
@@ -185,6 +196,7 @@ func (s *Set) matches(c *bot.Context) bool {
 	s.start(sc, &env.Msg, false)
 	for i := sc.next(); i >= 0; i = sc.next() {
 		if s.when(s.rules[i], sc, boxed) {
+			c.Set(matchKey{s}, &matched{rule: i, env: env})
 			return true
 		}
 	}
@@ -197,12 +209,18 @@ func (s *Set) handle(c *bot.Context) error {
 	}
 	sc := s.getScratch()
 	defer s.putScratch(sc)
-	x := &run{c: c, set: s, vm: &sc.vm, env: s.env(c)}
+	x := &run{c: c, set: s, vm: &sc.vm}
+	first := -1 // the rule the matcher found true; the ones before it were false
+	if m, ok := c.Get(matchKey{s}).(*matched); ok {
+		first, x.env = m.rule, m.env
+	} else {
+		x.env = s.env(c)
+	}
 	x.boxed = x.env
 	s.start(sc, &x.env.Msg, false)
 	for i := sc.next(); i >= 0; i = sc.next() {
 		r := s.rules[i]
-		if !s.when(r, sc, x.boxed) {
+		if i < first || i != first && !s.when(r, sc, x.boxed) {
 			continue
 		}
 		x.rule = r

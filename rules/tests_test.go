@@ -55,4 +55,3 @@ func TestLoadTestsErrors(t *testing.T) {
 	_, err = rules.Load(strings.NewReader("version: 1\nrules: []\nrules_file: x.yaml\n"), "r.yaml")
 	assert.ErrorIs(t, err, rules.ErrUnknownKey)
 }
-
