@@ -1,13 +1,11 @@
 package rules
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +17,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/kfbot/kfbot/internal/strictyaml"
 	"github.com/kfbot/kfbot/internal/suggest"
 )
 
@@ -185,28 +184,22 @@ type document struct {
 	rulesFile                       *yaml.Node
 }
 
-var yamlLine = regexp.MustCompile(`line (\d+)`)
-
 // document parses the YAML and reads the top-level keys. It returns nil when the file
 // cannot be read at all.
 func (l *loader) document() (doc *document) {
-	var root yaml.Node
-	if err := l.parseYAML(&root); err != nil {
-		line := 0
-		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-			line, _ = strconv.Atoi(m[1])
-		}
-		msg := strings.TrimPrefix(err.Error(), "yaml: ")
-		msg = strings.TrimPrefix(msg, fmt.Sprintf("line %d: ", line))
-		l.add(line, 0, ErrSyntax, err, msg)
+	root, err := strictyaml.Parse(l.src)
+	if err != nil {
+		var se *strictyaml.SyntaxError
+		errors.As(err, &se)
+		l.add(se.Line, 0, ErrSyntax, err, se.Msg)
 		return nil
 	}
-	l.maxVisits = visitsPerNode*countNodes(&root) + minVisits
-	if root.Kind == 0 || len(root.Content) == 0 {
+	if root == nil {
 		l.add(1, 1, ErrVersion, nil, "empty file: a rule file starts with version: 1")
 		return nil
 	}
-	top := l.deref(root.Content[0])
+	l.maxVisits = visitsPerNode*countNodes(root) + minVisits
+	top := l.deref(root)
 	if top == nil || top.Kind != yaml.MappingNode {
 		l.errAt(top, ErrInvalid, "the file must be a mapping with version, rules and tests")
 		return nil
@@ -250,30 +243,6 @@ func (l *loader) document() (doc *document) {
 		}
 	}
 	return doc
-}
-
-// parseYAML decodes the first document into root, rejecting a second one. A panic of the
-// YAML library on hostile input becomes an error.
-func (l *loader) parseYAML(root *yaml.Node) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("yaml: %v", r)
-		}
-	}()
-	dec := yaml.NewDecoder(bytes.NewReader(l.src))
-	if err := dec.Decode(root); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		return err
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		return fmt.Errorf("yaml: line %d: a rule file holds one YAML document; found another", extra.Line)
-	} else if !errors.Is(err, io.EOF) {
-		return err
-	}
-	return nil
 }
 
 // parseLocation accepts an IANA zone name ("Asia/Shanghai", "UTC", "Local") or a fixed
@@ -355,23 +324,15 @@ func (l *loader) rawPairs(n *yaml.Node, what string) []pair {
 		l.errAt(n, ErrInvalid, "%s must be a mapping, got %s", what, describe(n))
 		return nil
 	}
-	out := make([]pair, 0, len(n.Content)/2)
-	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := l.deref(n.Content[i]), n.Content[i+1]
-		if k == nil {
-			return out
-		}
-		if k.Kind != yaml.ScalarNode {
+	out := []pair{} // non-nil: an empty mapping is not "not a mapping"
+	for _, p := range strictyaml.Pairs(n, func(k *yaml.Node, first int) {
+		if first == 0 {
 			l.errAt(k, ErrInvalid, "%s: keys must be plain strings", what)
-			continue
-		}
-		if first, dup := seen[k.Value]; dup {
+		} else {
 			l.errAt(k, ErrInvalid, "%s: key %s repeated (first at line %d)", what, k.Value, first)
-			continue
 		}
-		seen[k.Value] = k.Line
-		out = append(out, pair{key: k.Value, k: k, v: v})
+	}) {
+		out = append(out, pair{key: p.Key.Value, k: p.Key, v: p.Value})
 	}
 	return out
 }

@@ -17,6 +17,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/kfbot/kfbot/internal/strictyaml"
 	"github.com/kfbot/kfbot/internal/suggest"
 )
 
@@ -331,56 +332,30 @@ var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
 func parseConfig(path string, data []byte, cfg *Config, lookup func(string) (string, bool)) error {
 	var problems []string
-	pos := func(n *yaml.Node) string { return fmt.Sprintf("%s:%d:%d", path, n.Line, n.Column) }
-
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return &ConfigError{Problems: []string{fmt.Sprintf("%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))}}
+	root, err := strictyaml.Parse(data)
+	if err != nil {
+		return &ConfigError{Problems: []string{fmt.Sprintf("%s: %v", path, err)}}
 	}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
+	if root == nil {
 		return nil // an empty file sets nothing
 	}
-	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
-		return &ConfigError{Problems: []string{fmt.Sprintf("%s: want a mapping of settings (corp_id: …, listen: …)", pos(root))}}
+		return &ConfigError{Problems: []string{fmt.Sprintf("%s: want a mapping of settings (corp_id: …, listen: …)", yamlPos(path, root))}}
 	}
 	expandEnv(root, lookup, func(n *yaml.Node, name string) {
-		problems = append(problems, fmt.Sprintf("%s: ${%s} is not set in the environment", pos(n), name))
+		problems = append(problems, fmt.Sprintf("%s: ${%s} is not set in the environment", yamlPos(path, n), name))
 	})
-
-	fields := yamlFields(reflect.ValueOf(cfg).Elem())
-	known := make([]string, 0, len(fields))
-	for k := range fields {
-		known = append(known, k)
-	}
-	slices.Sort(known) // a deterministic suggestion among equally close keys
-	seen := map[string]bool{}
 	var rulesSet, dataSet bool
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		k, v := root.Content[i], root.Content[i+1]
-		if seen[k.Value] {
-			problems = append(problems, fmt.Sprintf("%s: %s is set twice", pos(k), k.Value))
-			continue
-		}
-		seen[k.Value] = true
-		if k.Value == "plugins" {
+	problems = append(problems, decodeMapping(path, root, cfg, map[string]func(*yaml.Node) []string{
+		"plugins": func(v *yaml.Node) []string {
 			ps, errs := decodePlugins(path, v)
-			problems = append(problems, errs...)
 			cfg.Plugins = ps
-			continue
-		}
-		f, ok := fields[k.Value]
-		if !ok {
-			problems = append(problems, fmt.Sprintf("%s: unknown key %q%s", pos(k), k.Value, didYouMean(k.Value, append(known, "plugins"))))
-			continue
-		}
-		if err := v.Decode(f.Addr().Interface()); err != nil {
-			problems = append(problems, fmt.Sprintf("%s: %s: %s", pos(v), k.Value, yamlErrText(err)))
-			continue
-		}
-		rulesSet = rulesSet || k.Value == "rules"
-		dataSet = dataSet || k.Value == "data_dir"
-	}
+			return errs
+		},
+	}, func(key string) {
+		rulesSet = rulesSet || key == "rules"
+		dataSet = dataSet || key == "data_dir"
+	})...)
 	dir := filepath.Dir(path)
 	if rulesSet && cfg.Rules != "" && !filepath.IsAbs(cfg.Rules) {
 		cfg.Rules = filepath.Join(dir, cfg.Rules)
@@ -443,33 +418,62 @@ func decodeStrict(path string, n *yaml.Node, dst any) []string {
 	if n == nil {
 		return nil
 	}
-	pos := func(n *yaml.Node) string { return fmt.Sprintf("%s:%d:%d", path, n.Line, n.Column) }
 	if n.Kind != yaml.MappingNode {
-		return []string{fmt.Sprintf("%s: want a mapping of settings", pos(n))}
+		return []string{fmt.Sprintf("%s: want a mapping of settings", yamlPos(path, n))}
 	}
+	return decodeMapping(path, n, dst, nil, nil)
+}
+
+// decodeMapping decodes the mapping n into the struct pointed to by dst by yaml tag: a
+// key dst has no tag for, or that repeats, is a problem; keys in special are decoded by
+// their function instead; decoded is told of every key decoded without a problem (nil:
+// not told). Each problem is prefixed with its position.
+func decodeMapping(path string, n *yaml.Node, dst any, special map[string]func(*yaml.Node) []string, decoded func(key string)) []string {
 	fields := yamlFields(reflect.ValueOf(dst).Elem())
-	known := make([]string, 0, len(fields))
+	known := make([]string, 0, len(fields)+len(special))
 	for k := range fields {
+		known = append(known, k)
+	}
+	for k := range special {
 		known = append(known, k)
 	}
 	slices.Sort(known) // a deterministic suggestion among equally close keys
 	var problems []string
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
+	for _, p := range strictyaml.Pairs(n, func(k *yaml.Node, first int) {
+		if first == 0 {
+			problems = append(problems, fmt.Sprintf("%s: a key must be a plain string", yamlPos(path, k)))
+		} else {
+			problems = append(problems, fmt.Sprintf("%s: %s is set twice", yamlPos(path, k), k.Value))
+		}
+	}) {
+		k, v := p.Key, p.Value
+		if fn, ok := special[k.Value]; ok {
+			problems = append(problems, fn(v)...)
+			continue
+		}
 		f, ok := fields[k.Value]
 		if !ok {
-			problems = append(problems, fmt.Sprintf("%s: unknown key %q%s", pos(k), k.Value, didYouMean(k.Value, known)))
+			problems = append(problems, fmt.Sprintf("%s: unknown key %q%s", yamlPos(path, k), k.Value, didYouMean(k.Value, known)))
 			continue
 		}
 		if err := v.Decode(f.Addr().Interface()); err != nil {
-			problems = append(problems, fmt.Sprintf("%s: %s: %s", pos(v), k.Value, yamlErrText(err)))
+			problems = append(problems, fmt.Sprintf("%s: %s: %s", yamlPos(path, v), k.Value, strictyaml.DecodeErrorText(err)))
+			continue
+		}
+		if decoded != nil {
+			decoded(k.Value)
 		}
 	}
 	return problems
 }
 
+// yamlPos is the position of n in the file path: path:line:column.
+func yamlPos(path string, n *yaml.Node) string {
+	return fmt.Sprintf("%s:%d:%d", path, n.Line, n.Column)
+}
+
 func decodePlugins(path string, n *yaml.Node) ([]PluginConfig, []string) {
-	pos := func(n *yaml.Node) string { return fmt.Sprintf("%s:%d:%d", path, n.Line, n.Column) }
+	pos := func(n *yaml.Node) string { return yamlPos(path, n) }
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return nil, nil
 	}
@@ -507,22 +511,6 @@ func decodePlugins(path string, n *yaml.Node) ([]PluginConfig, []string) {
 		}
 	}
 	return ps, problems
-}
-
-// yamlErrText shortens a yaml decoding error to its message.
-func yamlErrText(err error) string {
-	var te *yaml.TypeError
-	if errors.As(err, &te) && len(te.Errors) > 0 {
-		msgs := make([]string, len(te.Errors))
-		for i, m := range te.Errors {
-			if _, after, ok := strings.Cut(m, ": "); ok && strings.HasPrefix(m, "line ") {
-				m = after
-			}
-			msgs[i] = m
-		}
-		return strings.Join(msgs, "; ")
-	}
-	return strings.TrimPrefix(err.Error(), "yaml: ")
 }
 
 // didYouMean returns ` (did you mean "x"?)` for a close known name, else "".

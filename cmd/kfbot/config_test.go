@@ -218,6 +218,11 @@ func TestConfigProblems(t *testing.T) {
 			wants: []string{"kfbot.yaml: "},
 		},
 		{
+			name:  "a second document",
+			file:  "listen: :1\n---\nlisten: :2\n",
+			wants: []string{"kfbot.yaml: line 2: the file holds one YAML document; found another"},
+		},
+		{
 			name:  "not a mapping",
 			file:  "- a\n- b\n",
 			wants: []string{"kfbot.yaml:1:1: want a mapping of settings"},
@@ -305,6 +310,16 @@ func TestPluginSettingsProblems(t *testing.T) {
 		"plugins[5] (block): " + path + ":15:17: open_kfids: cannot unmarshal !!str `wkA` into []string",
 	}
 	assert.ElementsMatch(t, wants, got)
+}
+
+// TestPluginSettingRepeated: a setting given twice is a problem, not the last one winning.
+func TestPluginSettingRepeated(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kfbot.yaml")
+	require.NoError(t, os.WriteFile(path, []byte("plugins:\n  - name: ratelimit\n    every: 1s\n    every: 2s\n"), 0o600))
+	cfg := DefaultConfig()
+	require.NoError(t, ReadConfigFile(path, &cfg, lookupIn(nil)))
+	_, got := buildPlugins(cfg.Plugins)
+	assert.Equal(t, []string{`plugins[0] (ratelimit): ` + path + `:4:5: every is set twice`}, got)
 }
 
 func TestParseDaysAndClock(t *testing.T) {
