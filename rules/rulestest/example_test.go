@@ -10,35 +10,24 @@ import (
 	"github.com/kfbot/kfbot/rules/rulestest"
 )
 
-const shop = `version: 1
+const faq = `version: 1
 rules:
-  - name: welcome
-    when: msg.event == "enter_session"
-    then:
-      - welcome:
-          menu:
-            head: "Hi! How can we help?"
-            items:
-              - click: {id: hours, text: "Opening hours"}
-  - name: hours
-    when: msg.menu_id == "hours" || msg.text contains "hours"
-    then:
-      - reply: "We are open 9:00-18:00."
+  - name: refund
+    when: msg.text contains "refund"
+    then: [{reply: "Refunds take 3 days."}]
 tests:
-  - name: opening hours
+  - name: refunds
     steps:
-      - enter: {scene: ad}
-        expect: {welcome: "Hi! How can we help?"}
-      - click: hours
-        expect: {reply: "We are open 9:00-18:00."}
+      - say: "my refund?"
+        expect: {reply: "Refunds take 3 days."}
   - name: wrong on purpose
     steps:
-      - say: "hours?"
-        expect: {reply: "We are closed."}
+      - say: "refund please"
+        expect: {reply: "No refunds."}
 `
 
 func ExampleRun() {
-	set, err := rules.Load(strings.NewReader(shop), "shop.yaml")
+	set, err := rules.Load(strings.NewReader(faq), "faq.yaml")
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -46,8 +35,8 @@ func ExampleRun() {
 	passed, failed, err := rulestest.Run(context.Background(), set, set.Tests(), os.Stdout)
 	fmt.Println(passed, failed, err)
 	// Output:
-	// ok   test "opening hours"
-	// FAIL test "wrong on purpose", step 1 (say "hours?"): reply[0]: got "We are open 9:00-18:00.", want "We are closed."
+	// ok   test "refunds"
+	// FAIL test "wrong on purpose", step 1 (say "refund please"): reply[0]: got "Refunds take 3 days.", want "No refunds."
 	// 1 passed, 1 failed
 	// 1 1 <nil>
 }
