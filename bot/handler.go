@@ -71,9 +71,7 @@ func (g *Group) collect() (ms []Matcher, mws []Middleware) {
 		chain = append(chain, x)
 	}
 	for i := len(chain) - 1; i >= 0; i-- {
-		if chain[i].match != nil {
-			ms = append(ms, chain[i].match)
-		}
+		ms = append(ms, chain[i].match) // never nil: Group and Group.Group refuse nil
 		mws = append(mws, chain[i].mws...)
 	}
 	return ms, mws
