@@ -91,7 +91,7 @@ func (c *Context) send(m kf.OutMessage) error {
 	idx := c.state.replies
 	c.state.replies++
 	outID := OutMsgID(c.head.OpenKFID, c.head.MsgID, strconv.FormatInt(int64(idx), 36))
-	err := c.bot.deliver(c.ctx, c.Logger(), outID, func(ctx context.Context) error {
+	err := c.bot.deliver(c.ctx, c.Logger, outID, func(ctx context.Context) error {
 		_, err := c.bot.client.SendMsg(ctx, kf.SendMsgRequest{
 			ToUser: c.head.ExternalUserID, OpenKFID: c.head.OpenKFID, MsgID: outID, Message: m,
 		})
@@ -118,8 +118,8 @@ func stopsReplies(err error) bool {
 // deliver runs send at most once per outID across crashes, using the store's send log:
 // a send confirmed before is not repeated; a send that was in flight when the process died
 // is tried again, and if WeCom then refuses it (the msgid is already used) it counts as
-// delivered.
-func (b *Bot) deliver(ctx context.Context, log *slog.Logger, outID string, send func(context.Context) error) error {
+// delivered. log gives the message's logger, built only when something is logged.
+func (b *Bot) deliver(ctx context.Context, log func() *slog.Logger, outID string, send func(context.Context) error) error {
 	key := "out/" + outID
 	prior, err := b.store.SendState(ctx, key)
 	if err != nil {
@@ -127,7 +127,7 @@ func (b *Bot) deliver(ctx context.Context, log *slog.Logger, outID string, send 
 	}
 	if prior == storage.SendDone {
 		b.opts.observer.Reply(ReplyReplayed, 0)
-		log.LogAttrs(ctx, slog.LevelInfo, "bot: reply already delivered before a restart; not sending again",
+		log().LogAttrs(ctx, slog.LevelInfo, "bot: reply already delivered before a restart; not sending again",
 			slog.String(LogKeyOutMsgID, outID))
 		return nil
 	}
@@ -142,7 +142,7 @@ func (b *Bot) deliver(ctx context.Context, log *slog.Logger, outID string, send 
 		if prior == storage.SendPending && code > 0 && !stopsReplies(err) && !isRetryableCode(code) {
 			// The earlier attempt may have reached WeCom before the crash; WeCom refuses a
 			// reused msgid, which is the proof. Count it as delivered rather than guess twice.
-			log.LogAttrs(ctx, slog.LevelWarn, "bot: resend after a restart was refused; treating the first send as delivered",
+			log().LogAttrs(ctx, slog.LevelWarn, "bot: resend after a restart was refused; treating the first send as delivered",
 				slog.String(LogKeyOutMsgID, outID), slog.Int(LogKeyErrCode, code))
 			b.opts.observer.Reply(ReplyReplayed, code)
 			return b.markSent(ctx, key)
@@ -243,7 +243,7 @@ func (c *Context) WelcomeText(s string) error { return c.Welcome(kf.Text{Content
 // [0-9a-zA-Z_-] and must not be a number (numbers are reply indexes).
 func (c *Context) SendOnEvent(code, tag string, m kf.OutMessage) error {
 	outID := OutMsgID(c.head.OpenKFID, c.head.MsgID, tag)
-	err := c.bot.deliver(c.ctx, c.Logger(), outID, func(ctx context.Context) error {
+	err := c.bot.deliver(c.ctx, c.Logger, outID, func(ctx context.Context) error {
 		_, err := c.bot.client.SendMsgOnEvent(ctx, kf.SendMsgOnEventRequest{Code: code, MsgID: outID, Message: m})
 		return err
 	})
