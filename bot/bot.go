@@ -364,11 +364,9 @@ func (b *Bot) poll(ctx context.Context) {
 	}
 }
 
-// Ready reports whether the bot is serving: nil while it runs and its pulls succeed, else
-// an error saying why not — not started, shutting down, or, while the latest pass of every
-// account that has been pulled failed, the accounts and their errors (a refused token, an
-// unreachable WeCom, a full disk). It turns nil again with the next successful pass. The
-// binary answers GET /readyz with it.
+// Ready is nil while the bot runs and its pulls succeed, else why not: not started, shutting
+// down, or every pulled account's last pass failed (each account and its error). GET
+// /readyz of the binary answers with it.
 func (b *Bot) Ready(ctx context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -46,10 +46,8 @@ func (c *Context) WithContext(ctx context.Context) *Context {
 	return &c2
 }
 
-// Set stores value under key for the rest of this message's handling, in c and every
-// copy of it: a matcher or middleware hands a result to the handler this way (the rules
-// matcher hands over the rule that matched, so no condition is evaluated twice). Use a
-// comparable key of an unexported type, as with context.WithValue.
+// Set stores value under key (comparable, of an unexported type) for the rest of this
+// message's handling: how a matcher or middleware hands a result to the handler.
 func (c *Context) Set(key, value any) {
 	if key == nil || !reflect.TypeOf(key).Comparable() {
 		panic("bot: Context.Set: the key must be comparable and not nil")

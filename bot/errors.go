@@ -9,14 +9,8 @@ import (
 	"github.com/kfbot/kfbot/kf"
 )
 
-// ErrAlreadyRunning is returned by [Bot.Run] when the bot is already running.
-var ErrAlreadyRunning = errors.New("bot: already running")
-
-// RefusalError is the engine declining a reply without calling WeCom: an expected outcome,
-// not a failure. [Context] reply methods return one of the Err values below, each a
-// *RefusalError; handlers usually just return it. The default error handler logs it at Warn
-// rather than Error, and [Observer.Refused] counts it by Reason. Match one refusal with
-// errors.Is (errors.Is(err, ErrQuotaExceeded)), any refusal with errors.As.
+// RefusalError is a reply the engine declined without calling WeCom: logged at Warn,
+// counted by [Observer.Refused]. Match one with errors.Is, any with errors.As.
 type RefusalError struct {
 	Reason string // one of the Refusal constants, for logs and metrics
 	msg    string
@@ -25,41 +19,30 @@ type RefusalError struct {
 // Error returns the refusal's message.
 func (e *RefusalError) Error() string { return e.msg }
 
-// Reasons of a [RefusalError], passed to [Observer.Refused].
+// Reasons of a [RefusalError], passed to [Observer.Refused], and when each happens.
 const (
-	RefusalQuota          = "quota"           // ErrQuotaExceeded: 5 replies used up
-	RefusalWindow         = "window"          // ErrWindowClosed: no customer message in 48 h
-	RefusalHuman          = "human"           // ErrHumanOwned
-	RefusalStopped        = "stopped"         // ErrRepliesStopped
-	RefusalNotCustomer    = "not_customer"    // ErrNotCustomerMessage
-	RefusalNoConversation = "no_conversation" // ErrNoConversation
-	RefusalNoEventCode    = "no_event_code"   // ErrNoEventCode
-	RefusalCodeExpired    = "code_expired"    // ErrCodeExpired
+	RefusalQuota          = "quota"           // the 5 replies allowed after the customer's last message are used
+	RefusalWindow         = "window"          // no customer message in 48 h: WeCom would refuse (95002/95031)
+	RefusalHuman          = "human"           // a human servicer owns the conversation
+	RefusalStopped        = "stopped"         // WeCom refused a send here (95018/95001/95002/95031) until the customer writes
+	RefusalNotCustomer    = "not_customer"    // a servicer's message or an event: nothing to answer with send_msg
+	RefusalNoConversation = "no_conversation" // the message names no customer
+	RefusalNoEventCode    = "no_event_code"   // Welcome on a message without welcome_code/msg_code
+	RefusalCodeExpired    = "code_expired"    // the event code is older than its 20 s life: skipped, not sent
 )
 
-// The refusals, each a [*RefusalError].
+// Errors of the engine. All but ErrAlreadyRunning (from [Bot.Run] when the bot runs
+// already) are [*RefusalError] values, one per Refusal reason.
 var (
-	// ErrQuotaExceeded: the customer's message allows at most 5 replies within 48 hours;
-	// this reply would be one too many. Replies resume when the customer writes again.
-	ErrQuotaExceeded error = &RefusalError{RefusalQuota, "bot: reply quota exceeded: at most 5 replies per customer message"}
-	// ErrWindowClosed: more than 48 hours passed since the customer's last message, or the
-	// customer never wrote; WeCom would refuse the send (95002/95031).
-	ErrWindowClosed error = &RefusalError{RefusalWindow, "bot: reply window closed: the customer has not written in the last 48 hours"}
-	// ErrHumanOwned: a human servicer owns the conversation; the bot must not reply.
-	ErrHumanOwned error = &RefusalError{RefusalHuman, "bot: conversation is owned by a human servicer"}
-	// ErrRepliesStopped: WeCom refused an earlier send in this conversation (95018, 95001,
-	// 95002 or 95031); replies stop until the customer writes again.
-	ErrRepliesStopped error = &RefusalError{RefusalStopped, "bot: replies stopped until the customer writes again"}
-	// ErrNotCustomerMessage: the message was not sent by the customer (a servicer's message
-	// or an event), so there is nothing to reply to with send_msg.
+	ErrAlreadyRunning           = errors.New("bot: already running")
+	ErrQuotaExceeded      error = &RefusalError{RefusalQuota, "bot: reply quota exceeded: at most 5 replies per customer message"}
+	ErrWindowClosed       error = &RefusalError{RefusalWindow, "bot: reply window closed: the customer has not written in the last 48 hours"}
+	ErrHumanOwned         error = &RefusalError{RefusalHuman, "bot: conversation is owned by a human servicer"}
+	ErrRepliesStopped     error = &RefusalError{RefusalStopped, "bot: replies stopped until the customer writes again"}
 	ErrNotCustomerMessage error = &RefusalError{RefusalNotCustomer, "bot: not a customer message: replies answer customer messages only"}
-	// ErrNoEventCode: Welcome was called on a message that carries no welcome_code/msg_code.
-	ErrNoEventCode error = &RefusalError{RefusalNoEventCode, "bot: message carries no welcome_code or msg_code"}
-	// ErrCodeExpired: the welcome/closing code is already too old to use (they live 20 s);
-	// it was skipped, not sent.
-	ErrCodeExpired error = &RefusalError{RefusalCodeExpired, "bot: event code expired before it could be used"}
-	// ErrNoConversation: the message names no customer, so it has no conversation to act on.
-	ErrNoConversation error = &RefusalError{RefusalNoConversation, "bot: message names no customer conversation"}
+	ErrNoEventCode        error = &RefusalError{RefusalNoEventCode, "bot: message carries no welcome_code or msg_code"}
+	ErrCodeExpired        error = &RefusalError{RefusalCodeExpired, "bot: event code expired before it could be used"}
+	ErrNoConversation     error = &RefusalError{RefusalNoConversation, "bot: message names no customer conversation"}
 )
 
 // refusalReason returns the Reason of err's [RefusalError], or "" when err is not a refusal.

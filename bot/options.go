@@ -138,12 +138,9 @@ func WithLeaseTTL(d time.Duration) Option { return func(o *options) { o.leaseTTL
 // WithPageLimit sets the sync_msg page size. Default and maximum: 1000.
 func WithPageLimit(n int) Option { return func(o *options) { o.pageLimit = n } }
 
-// WithRetryDelay sets how long the bot waits before pulling an account again after a
-// failed pass (WeCom unreachable, a store error, a cursor that does not move): a random
-// pause between base and a ceiling that doubles on each failure up to max (full jitter),
-// reset by a success. A callback during the pause cuts it short, but never to less than
-// base after the failed attempt, so a failing WeCom is not hammered. While the disk is
-// full the pause is at most 5 seconds. Default: 1 second, up to 1 minute.
+// WithRetryDelay sets the pause after a failed pass of an account: random, up to a ceiling
+// doubling per failure from base to max, reset by a success; a callback cuts it short but
+// not below base; at most 5 s while the disk is full. Default: 1 second, up to 1 minute.
 func WithRetryDelay(base, max time.Duration) Option {
 	return func(o *options) { o.retryDelay, o.maxRetryDelay = base, max }
 }

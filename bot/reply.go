@@ -22,8 +22,7 @@ const (
 	MaxRepliesPerMessage = 5
 	// ReplyWindow is how long after the customer's last message replies are allowed.
 	ReplyWindow = 48 * time.Hour
-	// MaxTextBytes is the largest text content WeCom accepts ([kf.MaxTextBytes]); longer
-	// replies are split.
+	// MaxTextBytes is [kf.MaxTextBytes]; longer replies are split.
 	MaxTextBytes = kf.MaxTextBytes
 )
 

@@ -70,8 +70,7 @@ func (e *APIError) Is(target error) bool {
 // refreshes the token and retries once by itself.
 func (e *APIError) Retryable() bool { return RetryableCode(e.Code) }
 
-// RetryableCode reports whether an errcode means "try the same request again later":
-// -1, 45033 and 45009, as [APIError.Retryable] does.
+// RetryableCode reports the errcodes [APIError.Retryable] retries: -1, 45033, 45009.
 func RetryableCode(code int) bool {
 	switch code {
 	case -1, 45033, 45009:

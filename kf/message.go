@@ -19,8 +19,7 @@ const (
 	MaxMsgIDBytes = 32
 )
 
-// Outgoing message types (`msgtype`), as returned by [OutMessage.MsgType]: the
-// [syncmsg.MsgType] vocabulary of incoming messages, plus ca_link, which only bots send.
+// Outgoing message types ([OutMessage.MsgType]): syncmsg's, plus ca_link.
 const (
 	MsgTypeText        = syncmsg.TypeText
 	MsgTypeImage       = syncmsg.TypeImage

@@ -85,24 +85,13 @@ func WithTokenRefreshMargin(d time.Duration) Option {
 	return func(cl *Client) { cl.margin = d }
 }
 
-// RetryPolicy bounds how the client repeats a failed call.
-//
-// Retried, with capped exponential back-off and full jitter: errcode -1
-// (system busy), 45033 (concurrency limit), HTTP 5xx/429 answers and
-// transport errors (connection refused, reset, timeouts). Errcode 45009
-// (frequency limit) waits RateLimitDelay plus the normal back-off. Nothing
-// else is retried: business errors (95xxx) and 40xxx codes are returned at
-// once. Token errors (40014, 42001, 41001) are handled apart: the token is
-// refreshed and the call repeated once, without counting as an attempt.
-//
-// A call that may already have reached WeCom (transport error or 5xx) is
-// repeated only when that is safe: for [Client.SendMsg] and
-// [Client.SendMsgOnEvent] only when the request has a MsgID, which makes
-// WeCom reject a duplicate; for [Client.UploadMedia] only when the body can
-// be rewound.
-//
-// Every wait ends early when the call's ctx is done; the call then returns
-// an error matching ctx.Err() (and the last API error).
+// RetryPolicy bounds how the client repeats a failed call: with capped exponential
+// back-off and full jitter, the errcodes of [RetryableCode] (45009 waits RateLimitDelay
+// more), HTTP 5xx/429 and transport errors; nothing else. A bad token ([TokenCode]) is
+// refreshed and the call repeated once, not counted as an attempt. A call that may have
+// reached WeCom (transport error, 5xx) is repeated only when safe: [Client.SendMsg] and
+// [Client.SendMsgOnEvent] with a MsgID (WeCom rejects a duplicate), [Client.UploadMedia]
+// with a rewindable body. A done ctx ends every wait; the error then matches ctx.Err().
 type RetryPolicy struct {
 	// MaxAttempts is the total number of attempts for retryable failures,
 	// counting the first. Default 3 (WeCom's advice for -1).

@@ -125,9 +125,7 @@ func (cl *Client) do(ctx context.Context, c *call, out result) error {
 	}
 }
 
-// TokenCode reports the errcodes that mean "the access token is invalid, expired or
-// missing": 40014, 42001 and 41001. The [Client] fetches a new token and repeats the
-// request once by itself.
+// TokenCode reports the bad-token errcodes (40014, 42001, 41001) the [Client] repairs.
 func TokenCode(code int) bool {
 	return code == 40014 || code == 42001 || code == 41001
 }
