@@ -1,6 +1,9 @@
 package storage
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // InboundKey is the [Deduper] id of the inbound message msgID of account a. Like
 // [OutboundKey] and [PullLease] it names the corp, since WeCom's ids are unique only per
@@ -16,22 +19,23 @@ func OutboundKey(a Account, outMsgID string) string {
 // PullLease is the [Leaser] name of the lease a puller of account a holds.
 func PullLease(a Account) string { return key("pull", a.CorpID, a.OpenKFID) }
 
-// key joins kind and parts as documented at [InboundKey].
+// key joins kind and parts as documented at [InboundKey], in one allocation.
 func key(kind string, parts ...string) string {
 	n := len(kind)
 	for _, p := range parts {
 		n += len(p) + 22 // a slash, at most 20 digits and a colon
 	}
-	b := make([]byte, 0, n)
-	b = append(b, kind...)
-	last := len(parts) - 1
+	var k strings.Builder
+	k.Grow(n)
+	k.WriteString(kind)
+	var digits [20]byte
 	for i, p := range parts {
-		b = append(b, '/')
-		if i < last {
-			b = strconv.AppendInt(b, int64(len(p)), 10)
-			b = append(b, ':')
+		k.WriteByte('/')
+		if i < len(parts)-1 {
+			k.Write(strconv.AppendInt(digits[:0], int64(len(p)), 10))
+			k.WriteByte(':')
 		}
-		b = append(b, p...)
+		k.WriteString(p)
 	}
-	return string(b)
+	return k.String()
 }

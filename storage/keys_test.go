@@ -56,3 +56,8 @@ func TestKeysDoNotCollide(t *testing.T) {
 	}
 	assert.Len(t, keys, len(accounts)*(1+2*len(ids)))
 }
+
+func TestKeyAllocatesOnce(t *testing.T) {
+	a := storage.Account{CorpID: "ww1234567890abcdef", OpenKFID: "wkAJ2GCAAASSm4_FhToWMFea0xAFfd3Q"}
+	assert.Equal(t, 1.0, testing.AllocsPerRun(100, func() { _ = storage.InboundKey(a, "from_msgid_4622416642169452483") }))
+}

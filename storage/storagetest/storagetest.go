@@ -42,12 +42,10 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) storage
 	if o.rt != nil && o.rt.ttl <= 0 {
 		t.Fatalf("storagetest: WithRealTime(%v): the ttl must be positive", o.rt.ttl)
 	}
-	type clocked = func(t *testing.T, s storage.Store, c *Clock)
-	type real = func(t *testing.T, s storage.Store, rt *realTime)
 	tests := []struct {
 		name string
-		fn   clocked
-		real real // in real time, instead of fn; nil: fn does not move the clock
+		fn   func(t *testing.T, s storage.Store, c *Clock)
+		real func(t *testing.T, s storage.Store, rt *realTime) // instead of fn in real time; nil: fn does not move c
 	}{
 		{"Cursor/RoundTrip", testCursorRoundTrip, nil},
 		{"Cursor/KeysDoNotCollide", testCursorKeys, nil},
