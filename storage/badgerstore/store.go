@@ -90,11 +90,18 @@ func Open(dir string, opts ...Option) (*Store, error) {
 }
 
 func open(abs string, lock *dirLock, o options) (*Store, error) {
+	log := logger(o)
+	removed, err := removeEmptyWALs(abs)
+	if err != nil {
+		return nil, fmt.Errorf("badgerstore: open %s: remove empty write-ahead logs: %w", abs, err)
+	}
+	if len(removed) > 0 {
+		log.Warn("removed empty write-ahead logs left by a killed process", keyDir, abs, keyFiles, removed)
+	}
 	writeMetaFile, err := checkMemTable(abs, o.memTableSize)
 	if err != nil {
 		return nil, fmt.Errorf("badgerstore: open %s: %w", abs, err)
 	}
-	log := logger(o)
 	start := time.Now()
 	db, err := badger.Open(o.badgerOptions(abs, log))
 	if badgerLockError(err) {
