@@ -203,6 +203,11 @@ func (b *Bot) Client() Client { return b.client }
 // Logger returns the bot's logger.
 func (b *Bot) Logger() *slog.Logger { return b.log }
 
+// account is the store's name for the KF account openKFID of the bot's corp.
+func (b *Bot) account(openKFID string) storage.Account {
+	return storage.Account{CorpID: b.corpID, OpenKFID: openKFID}
+}
+
 func (b *Bot) addRoute(g *Group, m Matcher, h HandlerFunc, mw []Middleware) {
 	if m == nil {
 		panic("bot: Handle: nil matcher")

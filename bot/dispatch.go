@@ -170,7 +170,7 @@ func (b *Bot) process(stop, work context.Context, root HandlerFunc, msg syncmsg.
 	h := msg.Head()
 	dedupKey := ""
 	if h.MsgID != "" {
-		dedupKey = "in/" + h.OpenKFID + "/" + h.MsgID
+		dedupKey = storage.InboundKey(b.account(h.OpenKFID), h.MsgID)
 		seen, err := b.store.Seen(work, dedupKey)
 		if err != nil {
 			b.logStoreError(h, "check processed msgid", err)
@@ -186,7 +186,7 @@ func (b *Bot) process(stop, work context.Context, root HandlerFunc, msg syncmsg.
 
 	var sess *storage.Session
 	if h.ExternalUserID != "" {
-		conv := storage.Conversation{OpenKFID: h.OpenKFID, ExternalUserID: h.ExternalUserID}
+		conv := storage.Conversation{CorpID: b.corpID, OpenKFID: h.OpenKFID, ExternalUserID: h.ExternalUserID}
 		sess, err = b.store.Session(work, conv)
 		if errors.Is(err, storage.ErrNotFound) {
 			sess, err = &storage.Session{Conversation: conv}, nil

@@ -151,7 +151,7 @@ func Test95018StopsRepliesUntilTheCustomerWritesAgain(t *testing.T) {
 	require.NoError(t, b.Pull(t.Context(), testKF))
 	assert.ErrorIs(t, second, bot.ErrRepliesStopped)
 	assert.Equal(t, 1, e.srv.Calls("send_msg"), "after 95018 the bot stops calling WeCom")
-	sess, err := e.store.Session(t.Context(), storage.Conversation{OpenKFID: testKF, ExternalUserID: "wmA"})
+	sess, err := e.store.Session(t.Context(), storage.Conversation{CorpID: e.srv.CorpID(), OpenKFID: testKF, ExternalUserID: "wmA"})
 	require.NoError(t, err)
 	assert.True(t, sess.Stopped)
 
@@ -491,7 +491,7 @@ func TestContextAccessors(t *testing.T) {
 	id := e.srv.AddText(testKF, "wmA", "hi")
 	require.NoError(t, b.Pull(t.Context(), testKF))
 	assert.Equal(t, []any{"v", "hi", testKF, "wmA", true, true}, got)
-	sess, err := e.store.Session(t.Context(), storage.Conversation{OpenKFID: testKF, ExternalUserID: "wmA"})
+	sess, err := e.store.Session(t.Context(), storage.Conversation{CorpID: e.srv.CorpID(), OpenKFID: testKF, ExternalUserID: "wmA"})
 	require.NoError(t, err)
 	assert.Equal(t, "Ada", sess.Vars["name"], "the engine saves the session after the handler")
 	assert.Equal(t, id, sess.LastMsgID)
@@ -560,4 +560,42 @@ func TestReplayedPageReopensTheWindowForNewMessages(t *testing.T) {
 	require.NoError(t, b.Pull(t.Context(), testKF))
 	assert.Len(t, e.srv.SentTo(testKF, "wmA"), 6, "three replies to each of wmA's messages")
 	assert.Len(t, e.srv.SentTo(testKF, "wmB"), 3)
+}
+
+// The engine's dedup records, send log, session and pull lease are those of the
+// storage helpers for the client's corp, and another corp's are untouched.
+func TestStoreKeysNameTheCorp(t *testing.T) {
+	e := newEnv(t)
+	b := e.newBot()
+	acct := storage.Account{CorpID: e.srv.CorpID(), OpenKFID: testKF}
+	other := storage.Account{CorpID: e.srv.CorpID() + "x", OpenKFID: testKF}
+	var held, free error
+	b.Handle(bot.Any(), func(c *bot.Context) error {
+		_, held = c.Bot().Store().AcquireLease(c.Context(), storage.PullLease(acct), "intruder", time.Minute)
+		_, free = c.Bot().Store().AcquireLease(c.Context(), storage.PullLease(other), "intruder", time.Minute)
+		return c.ReplyText("hello")
+	})
+	id := e.srv.AddText(testKF, "wmA", "hi")
+	require.NoError(t, b.Pull(t.Context(), testKF))
+	require.ErrorIs(t, held, storage.ErrLeaseHeld, "the puller holds its account's lease")
+	require.NoError(t, free, "another corp's lease is free")
+
+	ctx, s := t.Context(), e.store
+	seen, err := s.Seen(ctx, storage.InboundKey(acct, id))
+	require.NoError(t, err)
+	assert.True(t, seen)
+	seen, err = s.Seen(ctx, storage.InboundKey(other, id))
+	require.NoError(t, err)
+	assert.False(t, seen)
+	out := bot.OutMsgID(testKF, id, "0")
+	st, err := s.SendState(ctx, storage.OutboundKey(acct, out))
+	require.NoError(t, err)
+	assert.Equal(t, storage.SendDone, st)
+	st, err = s.SendState(ctx, storage.OutboundKey(other, out))
+	require.NoError(t, err)
+	assert.Equal(t, storage.SendNone, st)
+	_, err = s.Session(ctx, storage.Conversation{CorpID: acct.CorpID, OpenKFID: testKF, ExternalUserID: "wmA"})
+	require.NoError(t, err)
+	_, err = s.Session(ctx, storage.Conversation{CorpID: other.CorpID, OpenKFID: testKF, ExternalUserID: "wmA"})
+	require.ErrorIs(t, err, storage.ErrNotFound)
 }

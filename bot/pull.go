@@ -283,8 +283,8 @@ func (b *Bot) dropToken(id, token string) {
 // writes, so that what was started is finished and recorded.
 func (b *Bot) pullAccount(stop, work context.Context, id string) error {
 	ctx := stop
-	acct := storage.Account{CorpID: b.corpID, OpenKFID: id}
-	leaseName := "pull/" + b.corpID + "/" + id
+	acct := b.account(id)
+	leaseName := storage.PullLease(acct)
 	if _, err := b.store.AcquireLease(work, leaseName, b.owner, b.opts.leaseTTL); err != nil {
 		if errors.Is(err, storage.ErrLeaseHeld) {
 			return errLeaseHeld

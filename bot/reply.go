@@ -90,7 +90,7 @@ func (c *Context) send(m kf.OutMessage) error {
 	idx := c.state.replies
 	c.state.replies++
 	outID := OutMsgID(c.head.OpenKFID, c.head.MsgID, strconv.FormatInt(int64(idx), 36))
-	err := c.bot.deliver(c.ctx, c.Logger, outID, func(ctx context.Context) error {
+	err := c.bot.deliver(c.ctx, c.Logger, c.head.OpenKFID, outID, func(ctx context.Context) error {
 		_, err := c.bot.client.SendMsg(ctx, kf.SendMsgRequest{
 			ToUser: c.head.ExternalUserID, OpenKFID: c.head.OpenKFID, MsgID: outID, Message: m,
 		})
@@ -114,12 +114,13 @@ func stopsReplies(err error) bool {
 		errors.Is(err, kf.ErrSendTimeLimit) || errors.Is(err, kf.ErrNoConsultation48h)
 }
 
-// deliver runs send at most once per outID across crashes, using the store's send log:
-// a send confirmed before is not repeated; a send that was in flight when the process died
-// is tried again, and if WeCom then refuses it (the msgid is already used) it counts as
-// delivered. log gives the message's logger, built only when something is logged.
-func (b *Bot) deliver(ctx context.Context, log func() *slog.Logger, outID string, send func(context.Context) error) error {
-	key := "out/" + outID
+// deliver runs send at most once per outID (of account openKFID) across crashes, using the
+// store's send log: a send confirmed before is not repeated; a send that was in flight
+// when the process died is tried again, and if WeCom then refuses it (the msgid is
+// already used) it counts as delivered. log gives the message's logger, built only when
+// something is logged.
+func (b *Bot) deliver(ctx context.Context, log func() *slog.Logger, openKFID, outID string, send func(context.Context) error) error {
+	key := storage.OutboundKey(b.account(openKFID), outID)
 	prior, err := b.store.SendState(ctx, key)
 	if err != nil {
 		return fmt.Errorf("%w: read send log: %w", errStore, err)
@@ -242,7 +243,7 @@ func (c *Context) WelcomeText(s string) error { return c.Welcome(kf.Text{Content
 // [0-9a-zA-Z_-] and must not be a number (numbers are reply indexes).
 func (c *Context) SendOnEvent(code, tag string, m kf.OutMessage) error {
 	outID := OutMsgID(c.head.OpenKFID, c.head.MsgID, tag)
-	err := c.bot.deliver(c.ctx, c.Logger, outID, func(ctx context.Context) error {
+	err := c.bot.deliver(c.ctx, c.Logger, c.head.OpenKFID, outID, func(ctx context.Context) error {
 		_, err := c.bot.client.SendMsgOnEvent(ctx, kf.SendMsgOnEventRequest{Code: code, MsgID: outID, Message: m})
 		return err
 	})

@@ -13,20 +13,19 @@
 //
 //   - [CursorStore]: the sync_msg cursor per (corp, open_kfid). The engine saves
 //     next_cursor only after every message of a page has been dispatched, so a crash
-//     replays the page instead of losing it. Losing the cursor replays up to three days of
-//     messages, which is why the store is a required argument of the engine.
-//   - [Deduper]: processed msgids with a TTL ([DefaultDedupTTL], longer than the three
-//     days WeCom keeps messages). [Deduper.FirstSeen] is atomic, so two workers handling a
-//     replayed page never both win the same message.
-//   - [SendLog]: outbound msgids in flight. The engine derives each reply's msgid from
-//     the inbound msgid, marks it [SendPending] before calling kf/send_msg and [SendDone]
-//     after; after a crash a pending send is retried with the same msgid, which WeCom
-//     accepts only once.
+//     replays the page instead of losing it.
+//   - [Deduper]: processed msgids ([InboundKey]) with a TTL ([DefaultDedupTTL], longer
+//     than the three days WeCom keeps messages), recorded atomically.
+//   - [SendLog]: outbound msgids ([OutboundKey]) in flight. The engine derives each
+//     reply's msgid from the inbound msgid, marks it [SendPending] before calling
+//     kf/send_msg and [SendDone] after; after a crash a pending send is retried with the
+//     same msgid, which WeCom accepts only once.
 //   - [SessionStore]: per-conversation state ([Session]): handler variables, counters,
 //     the human-owned flag and the 5-replies-per-48-hours quota window.
-//   - [Leaser]: one lease per open_kfid so that only one puller runs per account. With a
-//     shared store several replicas can serve one callback URL; with a single-process
-//     store (Badger) the lease is local but keeps the engine's code path the same.
+//   - [Leaser]: one lease per account ([PullLease]) so that only one puller runs for it.
+//     With a shared store several replicas can serve one callback URL; with a
+//     single-process store (Badger) the lease is local but keeps the engine's code path
+//     the same.
 //
 // # Conventions
 //

@@ -21,19 +21,19 @@ func ExampleNewMemory() {
 	cur, _ = s.Cursor(ctx, acct)
 	fmt.Printf("cursor after: %q\n", cur)
 
-	first, _ := s.FirstSeen(ctx, "msg-1", 0)
-	again, _ := s.FirstSeen(ctx, "msg-1", 0)
+	first, _ := s.FirstSeen(ctx, storage.InboundKey(acct, "msg-1"), 0)
+	again, _ := s.FirstSeen(ctx, storage.InboundKey(acct, "msg-1"), 0)
 	fmt.Println("first time:", first, "second time:", again)
 
-	conv := storage.Conversation{OpenKFID: "wkAbc", ExternalUserID: "wmXyz"}
+	conv := storage.Conversation{CorpID: "ww1234", OpenKFID: "wkAbc", ExternalUserID: "wmXyz"}
 	_, err := s.Session(ctx, conv)
 	fmt.Println("no session yet:", errors.Is(err, storage.ErrNotFound))
 	_ = s.PutSession(ctx, &storage.Session{Conversation: conv, Messages: 1, RepliesLeft: 5}, 0)
 	sess, _ := s.Session(ctx, conv)
 	fmt.Println("messages:", sess.Messages, "replies left:", sess.RepliesLeft)
 
-	_, _ = s.AcquireLease(ctx, "pull/wkAbc", "replica-1", 30*time.Second)
-	_, err = s.AcquireLease(ctx, "pull/wkAbc", "replica-2", 30*time.Second)
+	_, _ = s.AcquireLease(ctx, storage.PullLease(acct), "replica-1", 30*time.Second)
+	_, err = s.AcquireLease(ctx, storage.PullLease(acct), "replica-2", 30*time.Second)
 	fmt.Println("second puller refused:", errors.Is(err, storage.ErrLeaseHeld))
 	// Output:
 	// cursor before: ""

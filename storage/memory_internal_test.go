@@ -19,7 +19,7 @@ func TestMemorySweep(t *testing.T) {
 	for i := range n {
 		_, err := m.FirstSeen(ctx, fmt.Sprintf("old-%d", i), time.Minute)
 		require.NoError(t, err)
-		require.NoError(t, m.PutSession(ctx, &Session{Conversation: Conversation{"wk", fmt.Sprint(i)}}, time.Minute))
+		require.NoError(t, m.PutSession(ctx, &Session{Conversation: Conversation{OpenKFID: "wk", ExternalUserID: fmt.Sprint(i)}}, time.Minute))
 		require.NoError(t, m.SetSendState(ctx, fmt.Sprintf("s-%d", i), SendPending, time.Minute))
 		_, err = m.AcquireLease(ctx, fmt.Sprintf("l-%d", i), "me", time.Minute)
 		require.NoError(t, err)

@@ -77,7 +77,7 @@ func cloneValue(v any) any {
 }
 
 // sessionVersion is the first byte of a session's binary encoding.
-const sessionVersion = 2 // 2 added LastMsgID; version 1 still decodes
+const sessionVersion = 3 // 2 added LastMsgID, 3 CorpID; versions 1 and 2 still decode
 
 const (
 	flagHuman   = 1 << 0
@@ -105,6 +105,7 @@ func (s *Session) AppendBinary(b []byte) ([]byte, error) {
 		flags |= flagStopped
 	}
 	b = append(b, sessionVersion, flags)
+	b = appendString(b, s.CorpID)
 	b = appendString(b, s.OpenKFID)
 	b = appendString(b, s.ExternalUserID)
 	b = appendString(b, s.LastMsgID)
@@ -129,7 +130,7 @@ func (s *Session) AppendBinary(b []byte) ([]byte, error) {
 func (s *Session) UnmarshalBinary(data []byte) error {
 	d := decoder{b: data}
 	version := d.byte()
-	if version != 1 && version != sessionVersion {
+	if version < 1 || version > sessionVersion {
 		if d.err != nil {
 			return d.err
 		}
@@ -137,6 +138,9 @@ func (s *Session) UnmarshalBinary(data []byte) error {
 	}
 	flags := d.byte()
 	var n Session
+	if version >= 3 {
+		n.CorpID = d.string()
+	}
 	n.OpenKFID = d.string()
 	n.ExternalUserID = d.string()
 	if version >= 2 {

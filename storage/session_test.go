@@ -22,7 +22,7 @@ var (
 func fullSession() *storage.Session {
 	t0 := time.Date(2026, 3, 1, 10, 0, 0, 123456789, time.UTC)
 	return &storage.Session{
-		Conversation: storage.Conversation{OpenKFID: "wkAJ2GCAAASSm4", ExternalUserID: "wmAJ2GCAAAme1X"},
+		Conversation: storage.Conversation{CorpID: "ww1234567890abcdef", OpenKFID: "wkAJ2GCAAASSm4", ExternalUserID: "wmAJ2GCAAAme1X"},
 		Vars:         map[string]any{"a": "b", "n": float64(2), "m": map[string]any{"x": []any{true}}},
 		Messages:     3,
 		FirstSeen:    t0,
@@ -222,4 +222,17 @@ func TestSessionDecodesVersion1(t *testing.T) {
 	assert.Equal(t, 1, s.Messages)
 	assert.Equal(t, 5, s.RepliesLeft)
 	assert.Empty(t, s.LastMsgID)
+}
+
+// Sessions written before CorpID existed (version 2) still decode, with no corp.
+func TestSessionDecodesVersion2(t *testing.T) {
+	// version 2, human, "wk", "wm", last msgid "m1", messages 1, replies 5, three zero times, no vars
+	v2 := []byte{2, 1, 2, 'w', 'k', 2, 'w', 'm', 2, 'm', '1', 2, 10, 0, 0, 0, 0, 0, 0, 0}
+	var s storage.Session
+	require.NoError(t, s.UnmarshalBinary(v2))
+	assert.Equal(t, storage.Session{
+		Conversation: storage.Conversation{OpenKFID: "wk", ExternalUserID: "wm"},
+		Human:        true, LastMsgID: "m1", Messages: 1, RepliesLeft: 5,
+		FirstSeen: time.Unix(0, 0).UTC(), LastSeen: time.Unix(0, 0).UTC(), WindowStart: time.Unix(0, 0).UTC(),
+	}, s)
 }

@@ -70,8 +70,9 @@ type Account struct {
 }
 
 // Conversation identifies one customer conversation: a customer (external_userid)
-// talking to one KF account (open_kfid).
+// talking to one KF account (open_kfid) of one corp.
 type Conversation struct {
+	CorpID         string
 	OpenKFID       string
 	ExternalUserID string
 }
@@ -149,8 +150,7 @@ type SendLog interface {
 	SetSendState(ctx context.Context, msgID string, st SendState, ttl time.Duration) error
 }
 
-// Lease is a named, owned, expiring lock. The engine takes one per open_kfid so that only
-// one puller per account runs, across replicas when the store is shared.
+// Lease is a named, owned, expiring lock, granted by a [Leaser].
 type Lease struct {
 	Name    string
 	Owner   string

@@ -242,7 +242,7 @@ func checkStep(ctx context.Context, srv *kftest.Server, store storage.Store, kfi
 	}
 
 	if len(e.Vars) > 0 {
-		sess, err := store.Session(ctx, storage.Conversation{OpenKFID: kfid, ExternalUserID: user})
+		sess, err := store.Session(ctx, storage.Conversation{CorpID: srv.CorpID(), OpenKFID: kfid, ExternalUserID: user})
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return append(diffs, fmt.Sprintf("vars: read session: %v", err))
 		}

@@ -282,3 +282,24 @@ func TestMemTableShrinkAfterCrash(t *testing.T) {
 	_, err = badgerstore.Open(dir, badgerstore.WithLogger(testLogger(t)))
 	require.ErrorIs(t, err, badgerstore.ErrMemTableShrink)
 }
+
+// A process killed between creating a write-ahead log and sizing it leaves an empty
+// .mem file, and Badger refuses to open such a directory (dgraph-io/badger#2207, seen
+// in kfbench's crash test). The file holds nothing: Open removes it and keeps the data.
+func TestOpenAfterKillLeftAnEmptyWAL(t *testing.T) {
+	dir := t.TempDir()
+	s := openDir(t, dir)
+	acct := storage.Account{CorpID: "ww", OpenKFID: "wk"}
+	require.NoError(t, s.SetCursor(t.Context(), acct, "cur"))
+	require.NoError(t, s.Close())
+	empty := filepath.Join(dir, "00007.mem")
+	require.NoError(t, os.WriteFile(empty, nil, 0o600))
+
+	s = openDir(t, dir)
+	cur, err := s.Cursor(t.Context(), acct)
+	require.NoError(t, err)
+	assert.Equal(t, "cur", cur)
+	require.NoError(t, s.Close())
+	_, err = os.Stat(empty)
+	assert.ErrorIs(t, err, os.ErrNotExist)
+}

@@ -109,12 +109,49 @@ func TestKeysDoNotCollide(t *testing.T) {
 	add("cursor ab/c", cursorKey(storage.Account{CorpID: "ab", OpenKFID: "c"}))
 	add("cursor a/bc", cursorKey(storage.Account{CorpID: "a", OpenKFID: "bc"}))
 	add("session ab/c", sessionKey(storage.Conversation{OpenKFID: "ab", ExternalUserID: "c"}))
+	add("session ab/c of corp x", sessionKey(storage.Conversation{CorpID: "x", OpenKFID: "ab", ExternalUserID: "c"}))
+	add("session xa/b/c", sessionKey(storage.Conversation{CorpID: "xa", OpenKFID: "b", ExternalUserID: "c"}))
+	add("session x/a/bc", sessionKey(storage.Conversation{CorpID: "x", OpenKFID: "a", ExternalUserID: "bc"}))
 	add("seen x", idKey(kindSeen, "x"))
 	add("send x", idKey(kindSend, "x"))
 	add("lease x", idKey(kindLease, "x"))
 	for k := range keys {
 		assert.Equal(t, byte(formatVersion), k[0], "every key starts with the format version")
 	}
+}
+
+// Cursor keys keep the layout of format 1, so cursors survive the corp joining the
+// session key; sessions moved to a new kind byte, so no v1 session key is ever read.
+func TestKeyLayout(t *testing.T) {
+	assert.Equal(t, []byte("\x01c\x02wwwk"), cursorKey(storage.Account{CorpID: "ww", OpenKFID: "wk"}))
+	assert.Equal(t, []byte("\x01S\x02ww\x02wkwm"),
+		sessionKey(storage.Conversation{CorpID: "ww", OpenKFID: "wk", ExternalUserID: "wm"}))
+}
+
+// A session written under the v1 key (no corp) is not read as anyone's: sessions start
+// afresh after the upgrade, while the directory's cursors are kept.
+func TestV1SessionsStartAfresh(t *testing.T) {
+	ctx := t.Context()
+	s, err := OpenInMemory(WithLogger(slog.New(slog.DiscardHandler)))
+	require.NoError(t, err)
+	defer s.Close()
+	old := &storage.Session{Conversation: storage.Conversation{OpenKFID: "wk", ExternalUserID: "wm"}, Messages: 3}
+	v, err := old.AppendBinary(appendExpiry(nil, s.now().Add(time.Hour)))
+	require.NoError(t, err)
+	v1Key := append([]byte{formatVersion, 's', 2}, "wkwm"...)
+	require.NoError(t, s.db.Update(func(txn *badger.Txn) error {
+		return txn.SetEntry(entry(v1Key, v, time.Hour))
+	}))
+	acct := storage.Account{CorpID: "ww", OpenKFID: "wk"}
+	require.NoError(t, s.SetCursor(ctx, acct, "cur"))
+
+	for _, corp := range []string{"", "ww"} {
+		_, err = s.Session(ctx, storage.Conversation{CorpID: corp, OpenKFID: "wk", ExternalUserID: "wm"})
+		require.ErrorIs(t, err, storage.ErrNotFound, "corp %q", corp)
+	}
+	cur, err := s.Cursor(ctx, acct)
+	require.NoError(t, err)
+	assert.Equal(t, "cur", cur)
 }
 
 func TestUnixNanosClamps(t *testing.T) {

@@ -18,9 +18,13 @@ const formatVersion = 1
 const (
 	kindCursor  byte = 'c' // (corp, open_kfid) → cursor bytes
 	kindSeen    byte = 'd' // msgid → expiry
-	kindSession byte = 's' // (open_kfid, external_userid) → expiry + storage.Session binary
+	kindSession byte = 'S' // (corp, open_kfid, external_userid) → expiry + storage.Session binary
 	kindSend    byte = 'o' // outbound msgid → expiry + state byte
 	kindLease   byte = 'l' // name → expiry + owner
+
+	// 's' held sessions keyed (open_kfid, external_userid), before the corp was part of a
+	// conversation. Such entries are never read again and expire by Badger's TTL; do
+	// not reuse the byte.
 )
 
 // Values with a logical expiry start with it: 8 bytes, big-endian Unix nanoseconds on
@@ -35,20 +39,29 @@ func idKey(kind byte, id string) []byte {
 	return append(append(k, formatVersion, kind), id...)
 }
 
-// pairKey is [version, kind, uvarint(len(a)), a..., b...]: the length prefix keeps
-// ("ab","c") and ("a","bc") apart whatever bytes the ids hold.
-func pairKey(kind byte, a, b string) []byte {
-	k := make([]byte, 0, 2+binary.MaxVarintLen64+len(a)+len(b))
+// tupleKey is [version, kind, uvarint(len(p)), p... for each part p but the last, then
+// the last part's bytes]: the length prefixes keep ("ab","c") and ("a","bc") apart
+// whatever bytes the ids hold.
+func tupleKey(kind byte, parts ...string) []byte {
+	n := 2
+	for _, p := range parts {
+		n += binary.MaxVarintLen64 + len(p)
+	}
+	k := make([]byte, 0, n)
 	k = append(k, formatVersion, kind)
-	k = binary.AppendUvarint(k, uint64(len(a)))
-	k = append(k, a...)
-	return append(k, b...)
+	for i, p := range parts {
+		if i < len(parts)-1 {
+			k = binary.AppendUvarint(k, uint64(len(p)))
+		}
+		k = append(k, p...)
+	}
+	return k
 }
 
-func cursorKey(a storage.Account) []byte { return pairKey(kindCursor, a.CorpID, a.OpenKFID) }
+func cursorKey(a storage.Account) []byte { return tupleKey(kindCursor, a.CorpID, a.OpenKFID) }
 
 func sessionKey(c storage.Conversation) []byte {
-	return pairKey(kindSession, c.OpenKFID, c.ExternalUserID)
+	return tupleKey(kindSession, c.CorpID, c.OpenKFID, c.ExternalUserID)
 }
 
 // unixNanos is t in Unix nanoseconds, clamped to the int64 range (years 1678–2262).

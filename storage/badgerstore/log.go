@@ -15,6 +15,7 @@ const (
 	keyOp        = "op"
 	keyDuration  = "duration"
 	keyRewritten = "rewritten"
+	keyFiles     = "files"
 )
 
 // badgerLogger adapts Badger's Logger to slog, keeping only warnings and errors: Badger

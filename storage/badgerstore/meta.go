@@ -124,6 +124,37 @@ func walMemTableSize(dir string) (int64, error) {
 	return size, nil
 }
 
+// removeEmptyWALs deletes the empty write-ahead logs (*.mem) in dir and returns their
+// names. A process killed between creating a log and sizing it leaves one; it holds
+// nothing, and Badger refuses to open a directory that has one (dgraph-io/badger#2207).
+func removeEmptyWALs(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".mem") || !e.Type().IsRegular() {
+			continue
+		}
+		info, err := e.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return removed, err
+		}
+		if info.Size() != 0 {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return removed, err
+		}
+		removed = append(removed, e.Name())
+	}
+	return removed, nil
+}
+
 // checkMemTable refuses a memtable size smaller than the one recorded in the options
 // file or implied by a write-ahead log, before Badger sees it. It reports whether the
 // options file must be (re)written after a successful open.

@@ -90,11 +90,18 @@ func Open(dir string, opts ...Option) (*Store, error) {
 }
 
 func open(abs string, lock *dirLock, o options) (*Store, error) {
+	log := logger(o)
+	removed, err := removeEmptyWALs(abs)
+	if err != nil {
+		return nil, fmt.Errorf("badgerstore: open %s: remove empty write-ahead logs: %w", abs, err)
+	}
+	if len(removed) > 0 {
+		log.Warn("removed empty write-ahead logs left by a killed process", keyDir, abs, keyFiles, removed)
+	}
 	writeMetaFile, err := checkMemTable(abs, o.memTableSize)
 	if err != nil {
 		return nil, fmt.Errorf("badgerstore: open %s: %w", abs, err)
 	}
-	log := logger(o)
 	start := time.Now()
 	db, err := badger.Open(o.badgerOptions(abs, log))
 	if badgerLockError(err) {
@@ -383,7 +390,7 @@ func (s *Store) Session(ctx context.Context, c storage.Conversation) (*storage.S
 		err = storage.ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("badgerstore: get session %s/%s: %w", c.OpenKFID, c.ExternalUserID, err)
+		return nil, fmt.Errorf("badgerstore: get session %s/%s/%s: %w", c.CorpID, c.OpenKFID, c.ExternalUserID, err)
 	}
 	return sess, nil
 }
@@ -407,7 +414,7 @@ func (s *Store) PutSession(ctx context.Context, sess *storage.Session, ttl time.
 		})
 	}
 	if err != nil {
-		return fmt.Errorf("badgerstore: put session %s/%s: %w", sess.OpenKFID, sess.ExternalUserID, err)
+		return fmt.Errorf("badgerstore: put session %s/%s/%s: %w", sess.CorpID, sess.OpenKFID, sess.ExternalUserID, err)
 	}
 	return nil
 }
@@ -419,7 +426,7 @@ func (s *Store) DeleteSession(ctx context.Context, c storage.Conversation) error
 	}
 	defer s.mu.RUnlock()
 	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete(sessionKey(c)) }); err != nil {
-		return fmt.Errorf("badgerstore: delete session %s/%s: %w", c.OpenKFID, c.ExternalUserID, err)
+		return fmt.Errorf("badgerstore: delete session %s/%s/%s: %w", c.CorpID, c.OpenKFID, c.ExternalUserID, err)
 	}
 	return nil
 }

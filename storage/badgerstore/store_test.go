@@ -44,6 +44,15 @@ func TestConformanceOnDisk(t *testing.T) {
 	})
 }
 
+// The real-time variant of the suite: expiry on the real clock, as a server would keep it.
+func TestConformanceRealTime(t *testing.T) {
+	storagetest.Run(t, func(t *testing.T, _ func() time.Time) storage.Store {
+		s, err := badgerstore.OpenInMemory(badgerstore.WithLogger(testLogger(t)))
+		require.NoError(t, err)
+		return s
+	}, storagetest.WithRealTime(100*time.Millisecond))
+}
+
 // TestReopen checks that everything written survives Close and Open, expiry included.
 func TestReopen(t *testing.T) {
 	ctx := t.Context()

@@ -9,17 +9,10 @@ import (
 	"github.com/kfbot/kfbot/storage"
 )
 
-// Bench runs the shared benchmarks against a fresh store from newStore per benchmark
-// (real clock). Each reports allocations and an ops/s metric:
-//
-//   - FirstSeen/new: a new id per call from one goroutine (the dedup write path);
-//   - FirstSeen/dup: an id already recorded (a replayed page);
-//   - FirstSeen/parallel: new ids from GOMAXPROCS goroutines;
-//   - Cursor/Set and Cursor/Get: saving and loading one account's cursor;
-//   - Session/Put and Session/Get: a typical session, once per message on the hot path;
-//   - SendLog/Set: recording an outbound msgid.
-//
-// Bench closes every store it gets.
+// Bench runs the shared benchmarks, each on a fresh store from newStore (real clock),
+// reporting allocations and ops/s: FirstSeen of new, duplicate and parallel ids, Cursor
+// Set and Get, Session Put and Get of a typical session, and SendLog Set. Bench closes
+// every store it gets.
 func Bench(b *testing.B, newStore func(b *testing.B) storage.Store) {
 	open := func(b *testing.B) storage.Store {
 		s := newStore(b)
@@ -165,7 +158,7 @@ func Bench(b *testing.B, newStore func(b *testing.B) storage.Store) {
 func benchSession() *storage.Session {
 	now := time.Now()
 	return &storage.Session{
-		Conversation: storage.Conversation{OpenKFID: "wkAJ2GCAAASSm4_FhToWMFea0xAFfd3Q", ExternalUserID: "wmAJ2GCAAAme1XQRC-NI-q0_ZM9ukoAw"},
+		Conversation: storage.Conversation{CorpID: "ww1234567890abcdef", OpenKFID: "wkAJ2GCAAASSm4_FhToWMFea0xAFfd3Q", ExternalUserID: "wmAJ2GCAAAme1XQRC-NI-q0_ZM9ukoAw"},
 		Vars: map[string]any{
 			"step":     "ask_order",
 			"order_id": "20260301-4711",

@@ -1,6 +1,6 @@
 // Package storagetest holds the conformance suite ([Run]) and the shared benchmarks
 // ([Bench]) that every [storage.Store] implementation must pass, and a fake [Clock] for
-// expiring entries without sleeping.
+// expiring entries without sleeping, or [WithRealTime] where a server keeps expiry.
 //
 // An implementation's tests call them with a constructor:
 //

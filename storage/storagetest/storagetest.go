@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,46 +26,65 @@ const (
 
 // Run runs the conformance suite against the stores made by newStore, one fresh store
 // per subtest. newStore must return an empty store whose expiry decisions use now (a
-// fake [Clock]); it may register cleanups on t, and Run closes every store it gets.
+// fake [Clock]), or, with [WithRealTime], one that keeps expiry itself; it may register
+// cleanups on t, and Run closes every store it gets.
 //
 // The suite checks round trips, not-found results, TTL expiry to the nanosecond,
 // concurrent FirstSeen exclusivity ([DedupWorkers] goroutines × [DedupIDs] ids), lease
-// exclusivity and expiry, context cancellation, and Close semantics.
-func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) storage.Store) {
+// exclusivity and expiry, that accounts and conversations of different corps share
+// nothing, context cancellation, and Close semantics.
+func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) storage.Store, opts ...Option) {
 	t.Helper()
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.rt != nil && o.rt.ttl <= 0 {
+		t.Fatalf("storagetest: WithRealTime(%v): the ttl must be positive", o.rt.ttl)
+	}
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s storage.Store, c *Clock)
+		real func(t *testing.T, s storage.Store, rt *realTime) // instead of fn in real time; nil: fn does not move c
 	}{
-		{"Cursor/RoundTrip", testCursorRoundTrip},
-		{"Cursor/KeysDoNotCollide", testCursorKeys},
-		{"Dedup/FirstSeen", testFirstSeen},
-		{"Dedup/TTL", testDedupTTL},
-		{"Dedup/DefaultTTL", testDedupDefaultTTL},
-		{"Dedup/Concurrent", testDedupConcurrent},
-		{"Dedup/Invalid", testDedupInvalid},
-		{"Session/NotFound", testSessionNotFound},
-		{"Session/RoundTrip", testSessionRoundTrip},
-		{"Session/Copies", testSessionCopies},
-		{"Session/TTL", testSessionTTL},
-		{"Session/Delete", testSessionDelete},
-		{"Session/Invalid", testSessionInvalid},
-		{"SendLog/States", testSendStates},
-		{"SendLog/TTL", testSendTTL},
-		{"SendLog/Invalid", testSendInvalid},
-		{"Lease/Exclusive", testLeaseExclusive},
-		{"Lease/Expiry", testLeaseExpiry},
-		{"Lease/Concurrent", testLeaseConcurrent},
-		{"Lease/Invalid", testLeaseInvalid},
-		{"Context/Canceled", testCanceled},
-		{"Close", testClose},
+		{"Cursor/RoundTrip", testCursorRoundTrip, nil},
+		{"Cursor/KeysDoNotCollide", testCursorKeys, nil},
+		{"Dedup/FirstSeen", testFirstSeen, nil},
+		{"Dedup/TTL", testDedupTTL, realDedupTTL},
+		{"Dedup/DefaultTTL", testDedupDefaultTTL, realDedupDefaultTTL},
+		{"Dedup/Concurrent", testDedupConcurrent, nil},
+		{"Dedup/Invalid", testDedupInvalid, nil},
+		{"Session/NotFound", testSessionNotFound, nil},
+		{"Session/RoundTrip", testSessionRoundTrip, nil},
+		{"Session/Copies", testSessionCopies, nil},
+		{"Session/TTL", testSessionTTL, realSessionTTL},
+		{"Session/Delete", testSessionDelete, nil},
+		{"Session/Invalid", testSessionInvalid, nil},
+		{"SendLog/States", testSendStates, nil},
+		{"SendLog/TTL", testSendTTL, realSendTTL},
+		{"SendLog/Invalid", testSendInvalid, nil},
+		{"Lease/Exclusive", testLeaseExclusive, realLeaseExclusive},
+		{"Lease/Expiry", testLeaseExpiry, realLeaseExpiry},
+		{"Lease/Concurrent", testLeaseConcurrent, nil},
+		{"Lease/Invalid", testLeaseInvalid, nil},
+		{"Corp/Isolation", testCorpIsolation, nil},
+		{"Context/Canceled", testCanceled, nil},
+		{"Close", testClose, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := NewClock(time.Time{})
-			s := newStore(t, c.Now)
+			now := c.Now
+			if o.rt != nil {
+				c, now = NewClock(time.Now()), time.Now // c only dates sample data
+			}
+			s := newStore(t, now)
 			require.NotNil(t, s, "newStore returned nil")
 			t.Cleanup(func() { _ = s.Close() })
+			if o.rt != nil && tt.real != nil {
+				tt.real(t, s, o.rt)
+				return
+			}
 			tt.fn(t, s, c)
 		})
 	}
@@ -266,7 +286,7 @@ func testSessionNotFound(t *testing.T, s storage.Store, _ *Clock) {
 func sampleSession(c *Clock) *storage.Session {
 	now := c.Now()
 	return &storage.Session{
-		Conversation: storage.Conversation{OpenKFID: "wkAJ2GCAAASSm4_FhToWMFea0xAFfd3Q", ExternalUserID: "wmAJ2GCAAAme1XQRC-NI-q0_ZM9ukoAw"},
+		Conversation: storage.Conversation{CorpID: "ww1234567890abcdef", OpenKFID: "wkAJ2GCAAASSm4_FhToWMFea0xAFfd3Q", ExternalUserID: "wmAJ2GCAAAme1XQRC-NI-q0_ZM9ukoAw"},
 		Vars: map[string]any{
 			"name":   "张三",
 			"step":   float64(3),
@@ -605,6 +625,56 @@ func testLeaseInvalid(t *testing.T, s storage.Store, _ *Clock) {
 	}
 	_, err := s.AcquireLease(ctx, "n", "a", time.Minute)
 	require.NoError(t, err, "invalid calls took nothing")
+}
+
+func testCorpIsolation(t *testing.T, s storage.Store, _ *Clock) {
+	ctx := t.Context()
+	// Pairs that differ only by corp, or by where the corp ends.
+	pairs := [][2]storage.Conversation{
+		{{CorpID: "ww1", OpenKFID: "wk", ExternalUserID: "wm"}, {CorpID: "ww2", OpenKFID: "wk", ExternalUserID: "wm"}},
+		{{CorpID: "", OpenKFID: "wk", ExternalUserID: "wm"}, {CorpID: "ww1", OpenKFID: "wk", ExternalUserID: "wm"}},
+		{{CorpID: "ww1/", OpenKFID: "wk", ExternalUserID: "wm"}, {CorpID: "ww1", OpenKFID: "/wk", ExternalUserID: "wm"}},
+		{{CorpID: "ww1", OpenKFID: "wk", ExternalUserID: "wm"}, {CorpID: "ww", OpenKFID: "1wk", ExternalUserID: "wm"}},
+	}
+	for i, p := range pairs {
+		c1, c2 := p[0], p[1]
+		c1.ExternalUserID += strconv.Itoa(i) // each pair on its own
+		c2.ExternalUserID = c1.ExternalUserID
+		a1, a2 := storage.Account{CorpID: c1.CorpID, OpenKFID: c1.OpenKFID}, storage.Account{CorpID: c2.CorpID, OpenKFID: c2.OpenKFID}
+		msg := fmt.Sprintf("from_msgid_%d", i)
+
+		require.NoError(t, s.PutSession(ctx, &storage.Session{Conversation: c1, Messages: 1}, time.Hour))
+		_, err := s.Session(ctx, c2)
+		require.ErrorIs(t, err, storage.ErrNotFound, "%+v sees the session of %+v", c2, c1)
+		require.NoError(t, s.PutSession(ctx, &storage.Session{Conversation: c2, Messages: 2}, time.Hour))
+		require.NoError(t, s.DeleteSession(ctx, c2))
+		got, err := s.Session(ctx, c1)
+		require.NoError(t, err, "deleting %+v deleted the session of %+v", c2, c1)
+		assert.Equal(t, c1, got.Conversation)
+		assert.Equal(t, 1, got.Messages)
+
+		first, err := s.FirstSeen(ctx, storage.InboundKey(a1, msg), time.Hour)
+		require.NoError(t, err)
+		require.True(t, first)
+		seen, err := s.Seen(ctx, storage.InboundKey(a2, msg))
+		require.NoError(t, err)
+		assert.False(t, seen, "%+v sees the dedup record of %+v", a2, a1)
+		first, err = s.FirstSeen(ctx, storage.InboundKey(a2, msg), time.Hour)
+		require.NoError(t, err)
+		assert.True(t, first, "%+v shares a dedup record with %+v", a2, a1)
+
+		require.NoError(t, s.SetSendState(ctx, storage.OutboundKey(a1, "r_"+msg), storage.SendDone, time.Hour))
+		st, err := s.SendState(ctx, storage.OutboundKey(a2, "r_"+msg))
+		require.NoError(t, err)
+		assert.Equal(t, storage.SendNone, st, "%+v sees the send state of %+v", a2, a1)
+
+		_, err = s.AcquireLease(ctx, storage.PullLease(a1), "replica-1", time.Minute)
+		require.NoError(t, err)
+		_, err = s.AcquireLease(ctx, storage.PullLease(a2), "replica-2", time.Minute)
+		require.NoError(t, err, "%+v shares a pull lease with %+v", a2, a1)
+		require.NoError(t, s.ReleaseLease(ctx, storage.PullLease(a1), "replica-1"))
+		require.NoError(t, s.ReleaseLease(ctx, storage.PullLease(a2), "replica-2"))
+	}
 }
 
 // calls exercises every method but Close, returning each one's error by name.
