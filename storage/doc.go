@@ -1,9 +1,8 @@
 // Package storage defines what kfbot persists, one small interface per concern, and an
 // in-memory [Store] for tests and examples.
 //
-// The engine (package bot) is written against these interfaces; the default persistent
-// implementation is package storage/badgerstore, and package storage/storagetest holds the
-// conformance suite and benchmarks that every implementation must pass.
+// The engine (package bot) uses these interfaces; storage/badgerstore is the persistent
+// store, storage/storagetest the conformance suite every store must pass.
 //
 // # Delivery and the role of each concern
 //

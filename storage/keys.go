@@ -5,10 +5,9 @@ import (
 	"strings"
 )
 
-// InboundKey is the [Deduper] id of the inbound message msgID of account a. Like
-// [OutboundKey] and [PullLease] it names the corp, since WeCom's ids are unique only per
-// corp, and is a kind, then each part but the last prefixed by its decimal length:
-// "in/4:ww12/5:wkAbc/msgid". The lengths, not the slashes, keep any ids apart.
+// InboundKey is the [Deduper] id of inbound message msgID of account a. Like the other
+// keys it names the corp (ids are unique per corp) and prefixes each part but the last by
+// its length, which keeps any ids apart: "in/4:ww12/5:wkAbc/msgid".
 func InboundKey(a Account, msgID string) string { return key("in", a.CorpID, a.OpenKFID, msgID) }
 
 // OutboundKey is the [SendLog] msgid of the outbound message outMsgID of account a.

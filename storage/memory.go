@@ -11,8 +11,7 @@ import (
 // MemoryOption configures [NewMemory].
 type MemoryOption func(*Memory)
 
-// WithClock sets the clock that decides expiry. Default: [time.Now]. A nil clock means
-// the default. Tests use it to expire entries without sleeping.
+// WithClock sets the clock that decides expiry. Default (and nil): [time.Now].
 func WithClock(now func() time.Time) MemoryOption {
 	return func(m *Memory) {
 		if now != nil {
@@ -21,13 +20,9 @@ func WithClock(now func() time.Time) MemoryOption {
 	}
 }
 
-// Memory is a [Store] that keeps everything in process memory, for tests and examples:
-// it loses everything on exit, so never use it where losing the cursor matters.
-//
-// It is safe for concurrent use. Sessions are stored encoded, exactly as a persistent
-// store keeps them, so tests see the same copy and JSON semantics. Expired entries are
-// invisible at once and are swept in amortised constant time per write, so memory stays
-// bounded by the live entries.
+// Memory is a [Store] in process memory, for tests and examples (it loses the cursors on
+// exit). Sessions are kept encoded, as a persistent store keeps them. Expired entries are
+// invisible at once and swept in amortised constant time per write.
 type Memory struct {
 	now func() time.Time
 

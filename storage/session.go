@@ -13,10 +13,8 @@ import (
 // [SessionStore.Session] belongs to the caller, and changing it has no effect until it
 // is put back.
 //
-// Stores keep a session in its binary encoding ([Session.MarshalBinary]), in which Vars
-// travel as JSON: values come back as JSON decodes them into an any (numbers as float64,
-// objects as map[string]any, arrays as []any), and times come back in UTC without a
-// monotonic reading.
+// Stores keep a session encoded ([Session.MarshalBinary]): Vars come back as JSON decodes
+// them into an any (numbers as float64), times in UTC without a monotonic reading.
 type Session struct {
 	Conversation
 	// Vars holds rule and handler variables. Values must be JSON-encodable.
@@ -88,9 +86,8 @@ const (
 // errSessionCodec is wrapped by every decoding error.
 var errSessionCodec = errors.New("storage: bad session encoding")
 
-// MarshalBinary encodes s compactly: a version byte, flags, the conversation, the
-// counters and times as varints, then Vars as JSON. It fails if Vars cannot be encoded
-// as JSON.
+// MarshalBinary encodes s compactly (counters and times as varints, Vars as JSON). It
+// fails if Vars cannot be encoded as JSON.
 func (s *Session) MarshalBinary() ([]byte, error) {
 	return s.AppendBinary(make([]byte, 0, 64))
 }
@@ -125,8 +122,8 @@ func (s *Session) AppendBinary(b []byte) ([]byte, error) {
 	return append(b, vars...), nil
 }
 
-// UnmarshalBinary decodes data written by [Session.MarshalBinary] into s, replacing all
-// of its fields. It never panics; malformed data yields an error.
+// UnmarshalBinary decodes [Session.MarshalBinary]'s data into s, replacing all of its
+// fields. Malformed data is an error, never a panic.
 func (s *Session) UnmarshalBinary(data []byte) error {
 	d := decoder{b: data}
 	version := d.byte()

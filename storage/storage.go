@@ -17,12 +17,10 @@ var (
 	ErrClosed = errors.New("storage: store closed")
 	// ErrLeaseHeld reports that another owner holds an unexpired lease.
 	ErrLeaseHeld = errors.New("storage: lease held by another owner")
-	// ErrLeaseNotHeld reports a renewal by an owner that does not hold the lease (it never
-	// did, it released it, or the lease expired).
+	// ErrLeaseNotHeld reports a renewal by an owner not holding the lease (any longer).
 	ErrLeaseNotHeld = errors.New("storage: lease not held")
-	// ErrNoSpace reports that a store refused a write because its disk is nearly full.
-	// Nothing was written; the write succeeds again once space is freed. The engine stops
-	// pulling while it sees this error (messages wait on WeCom) and resumes by itself.
+	// ErrNoSpace reports a write refused, and not done, because the disk is nearly full;
+	// the engine stops pulling while it lasts (messages wait on WeCom).
 	ErrNoSpace = errors.New("storage: not enough free disk space")
 )
 
@@ -32,8 +30,7 @@ var (
 	errLeaseTTL   = errors.New("storage: lease ttl must be positive")
 )
 
-// CheckLeaseOwner checks the arguments every [Leaser] method takes: a lease name and an
-// owner, neither empty. Stores call it first, so they all refuse the same calls.
+// CheckLeaseOwner checks what every [Leaser] method takes: a non-empty name and owner.
 func CheckLeaseOwner(name, owner string) error {
 	if name == "" || owner == "" {
 		return errEmptyLease
@@ -41,8 +38,7 @@ func CheckLeaseOwner(name, owner string) error {
 	return nil
 }
 
-// CheckLease checks the arguments of AcquireLease and RenewLease: those of
-// [CheckLeaseOwner], and a positive ttl.
+// CheckLease checks AcquireLease's and RenewLease's arguments: a name, an owner, ttl > 0.
 func CheckLease(name, owner string, ttl time.Duration) error {
 	if err := CheckLeaseOwner(name, owner); err != nil {
 		return err
@@ -55,11 +51,9 @@ func CheckLease(name, owner string, ttl time.Duration) error {
 
 // Default TTLs, used when a caller passes a TTL ≤ 0.
 const (
-	// DefaultDedupTTL is how long a processed msgid (and a send-log entry) is remembered:
-	// one day longer than the three days for which kf/sync_msg can replay a message.
+	// DefaultDedupTTL keeps processed msgids and sends a day beyond sync_msg's 3-day replay.
 	DefaultDedupTTL = 96 * time.Hour
-	// DefaultSessionTTL is how long a session lives after its last write: the 48 hours
-	// of WeCom's reply window.
+	// DefaultSessionTTL keeps a session after its last write: WeCom's 48-hour reply window.
 	DefaultSessionTTL = 48 * time.Hour
 )
 
@@ -87,10 +81,9 @@ type CursorStore interface {
 
 // Deduper remembers processed message ids for a while.
 type Deduper interface {
-	// FirstSeen atomically records id for ttl and reports whether this call was the first
-	// to record it (or the first since its previous record expired). Of any number of
-	// concurrent calls with the same id exactly one reports true. A ttl ≤ 0 means
-	// [DefaultDedupTTL]. An empty id is an error.
+	// FirstSeen atomically records id for ttl (≤ 0: [DefaultDedupTTL]) and reports whether
+	// it was unrecorded or expired: of concurrent calls with one id exactly one is first.
+	// An empty id is an error.
 	FirstSeen(ctx context.Context, id string, ttl time.Duration) (bool, error)
 	// Seen reports whether id is recorded and unexpired, without recording it.
 	Seen(ctx context.Context, id string) (bool, error)
@@ -116,8 +109,7 @@ type SendState uint8
 const (
 	// SendNone means the msgid is unknown (never recorded or expired).
 	SendNone SendState = iota
-	// SendPending means a send with this msgid may be in flight: it was recorded before
-	// calling kf/send_msg and not yet confirmed.
+	// SendPending means a send may be in flight: recorded before kf/send_msg, unconfirmed.
 	SendPending
 	// SendDone means WeCom confirmed the send.
 	SendDone
@@ -139,8 +131,8 @@ func (s SendState) String() string {
 // Valid reports whether s is one of the defined states.
 func (s SendState) Valid() bool { return s <= SendDone }
 
-// SendLog records outbound msgids, so that a reply whose send may have happened before a
-// crash is retried with the same msgid instead of being sent twice under a new one.
+// SendLog records outbound msgids, so a reply perhaps sent before a crash is retried with
+// its msgid, never sent twice under a new one.
 type SendLog interface {
 	// SendState returns the recorded state of msgID, or [SendNone] when it is absent or
 	// expired.
@@ -157,23 +149,20 @@ type Lease struct {
 	Expires time.Time
 }
 
-// Leaser grants leases. Names and owners must be non-empty and ttl must be positive.
+// Leaser grants leases; its arguments are checked as [CheckLease] does.
 type Leaser interface {
-	// AcquireLease takes the lease name for owner until now+ttl. It fails with an error
-	// matching [ErrLeaseHeld] while another owner holds an unexpired lease; an owner that
-	// already holds the lease renews it.
+	// AcquireLease takes (or, for its owner, renews) the lease name until now+ttl; it fails
+	// with [ErrLeaseHeld] while another owner holds it unexpired.
 	AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (Lease, error)
-	// RenewLease extends a lease that owner holds to now+ttl. It fails with an error
-	// matching [ErrLeaseNotHeld] if owner does not hold it or it has expired; the owner
-	// must then acquire it again.
+	// RenewLease extends owner's unexpired lease to now+ttl, else fails with
+	// [ErrLeaseNotHeld] (then acquire it again).
 	RenewLease(ctx context.Context, name, owner string, ttl time.Duration) (Lease, error)
 	// ReleaseLease gives the lease up. It is a no-op when owner does not hold it.
 	ReleaseLease(ctx context.Context, name, owner string) error
 }
 
-// Store is everything the engine persists. Implementations are safe for concurrent use;
-// Close is idempotent, and every other method returns an error matching [ErrClosed]
-// after it.
+// Store is everything the engine persists. Close is idempotent (see the package's
+// conventions).
 type Store interface {
 	CursorStore
 	Deduper

@@ -40,9 +40,8 @@
 // # Layout
 //
 // Every key starts with the data format version (1) and one byte per concern: 'c'
-// cursors, 'd' dedup ids, 'S' sessions (keyed by corp since v1's 's', which is no
-// longer read), 'o' outbound sends, 'l' leases. The directory
-// also holds kfbot.lock and kfbot-options.json, which records the format and the
+// cursors, 'd' dedup ids, 'S' sessions (by corp; v1's 's' is not read), 'o' outbound
+// sends, 'l' leases. The directory also holds kfbot.lock and kfbot-options.json, which records the format and the
 // memtable size the store was written with: [Open] refuses a smaller memtable
 // ([ErrMemTableShrink]) because Badger would call log.Fatal replaying the write-ahead
 // log of a store closed uncleanly.

@@ -19,11 +19,9 @@ type options struct {
 	rt *realTime // nil: expiry follows the fake clock
 }
 
-// WithRealTime tells [Run] that the store keeps expiry itself in real time (a server's
-// TTLs), so newStore's now is [time.Now] and may be ignored. ttl is the shortest TTL the
-// store honours (say 100ms, or 2s with one-second TTLs): entries written with it must
-// vanish within 10×ttl+10s, which Run polls for, and Lease.Expires may be off by 1s of
-// clock skew. Expiry to the nanosecond and the default TTLs running out go unchecked.
+// WithRealTime tells [Run] the store keeps expiry in real time (a server's TTLs; now is
+// [time.Now]). ttl is its shortest TTL (100ms, or 2s for one-second TTLs): such entries
+// must vanish within 10×ttl+10s; Lease.Expires may be 1s off; nanoseconds go unchecked.
 func WithRealTime(ttl time.Duration) Option {
 	return func(o *options) { o.rt = &realTime{ttl: ttl} }
 }

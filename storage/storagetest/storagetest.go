@@ -29,10 +29,8 @@ const (
 // fake [Clock]), or, with [WithRealTime], one that keeps expiry itself; it may register
 // cleanups on t, and Run closes every store it gets.
 //
-// The suite checks round trips, not-found results, TTL expiry to the nanosecond,
-// concurrent FirstSeen exclusivity ([DedupWorkers] goroutines × [DedupIDs] ids), lease
-// exclusivity and expiry, that accounts and conversations of different corps share
-// nothing, context cancellation, and Close semantics.
+// It checks round trips, not-found, TTL expiry to the nanosecond, concurrent FirstSeen
+// ([DedupWorkers] × [DedupIDs]), leases, corps sharing nothing, cancellation and Close.
 func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) storage.Store, opts ...Option) {
 	t.Helper()
 	var o options
