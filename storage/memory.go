@@ -22,33 +22,23 @@ func WithClock(now func() time.Time) MemoryOption {
 
 // Memory is a [Store] in process memory, for tests and examples (it loses the cursors on
 // exit). Sessions are kept encoded, as a persistent store keeps them. Expired entries are
-// invisible at once and swept in amortised constant time per write.
+// invisible at once and swept a few per write.
 type Memory struct {
 	now func() time.Time
 
 	mu       sync.Mutex
 	closed   bool
 	cursors  map[Account]string
-	seen     map[string]time.Time // id → expiry
-	sessions map[Conversation]memSession
-	sends    map[string]memSend
-	leases   map[string]Lease
-	writes   int // writes since the last sweep
-	sweepAt  int // writes that trigger the next sweep
+	seen     table[string, struct{}]
+	sessions table[Conversation, []byte] // encoded; data is never mutated
+	sends    table[string, SendState]
+	leases   table[string, Lease]
 }
 
-type memSession struct {
-	data    []byte
-	expires time.Time
-}
-
-type memSend struct {
-	state   SendState
-	expires time.Time
-}
-
-// minSweep is the fewest writes between two sweeps.
-const minSweep = 1024
+// sweepStep is how many entries of each kind a write looks at for expiry: an entry is gone
+// within (entries of its kind)/sweepStep writes of expiring, so memory stays bounded by the
+// live entries, and no write holds the lock longer than 4×sweepStep checks.
+const sweepStep = 2
 
 var (
 	errEmptyID    = errors.New("storage: empty id")
@@ -60,11 +50,10 @@ func NewMemory(opts ...MemoryOption) *Memory {
 	m := &Memory{
 		now:      time.Now,
 		cursors:  make(map[Account]string),
-		seen:     make(map[string]time.Time),
-		sessions: make(map[Conversation]memSession),
-		sends:    make(map[string]memSend),
-		leases:   make(map[string]Lease),
-		sweepAt:  minSweep,
+		seen:     newTable[string, struct{}](),
+		sessions: newTable[Conversation, []byte](),
+		sends:    newTable[string, SendState](),
+		leases:   newTable[string, Lease](),
 	}
 	for _, o := range opts {
 		o(m)
@@ -88,40 +77,12 @@ func (m *Memory) lock(ctx context.Context) error {
 	return nil
 }
 
-// wrote counts a write and sweeps expired entries once the writes since the last sweep
-// reach the number of live entries (at least minSweep), which keeps the sweep's cost
-// amortised constant per write. Called with mu held.
+// wrote lets a write sweep a few entries of each kind. Called with mu held.
 func (m *Memory) wrote(now time.Time) {
-	m.writes++
-	if m.writes < m.sweepAt {
-		return
-	}
-	m.sweep(now)
-	m.writes = 0
-	m.sweepAt = max(minSweep, len(m.seen)+len(m.sessions)+len(m.sends)+len(m.leases))
-}
-
-func (m *Memory) sweep(now time.Time) {
-	for k, exp := range m.seen {
-		if !now.Before(exp) {
-			delete(m.seen, k)
-		}
-	}
-	for k, s := range m.sessions {
-		if !now.Before(s.expires) {
-			delete(m.sessions, k)
-		}
-	}
-	for k, s := range m.sends {
-		if !now.Before(s.expires) {
-			delete(m.sends, k)
-		}
-	}
-	for k, l := range m.leases {
-		if !now.Before(l.Expires) {
-			delete(m.leases, k)
-		}
-	}
+	m.seen.sweep(now, sweepStep)
+	m.sessions.sweep(now, sweepStep)
+	m.sends.sweep(now, sweepStep)
+	m.leases.sweep(now, sweepStep)
 }
 
 // Cursor implements [CursorStore].
@@ -160,10 +121,10 @@ func (m *Memory) FirstSeen(ctx context.Context, id string, ttl time.Duration) (b
 	}
 	defer m.mu.Unlock()
 	now := m.now()
-	if exp, ok := m.seen[id]; ok && now.Before(exp) {
+	if _, ok := m.seen.get(id, now); ok {
 		return false, nil
 	}
-	m.seen[id] = now.Add(ttl)
+	m.seen.put(id, struct{}{}, now.Add(ttl))
 	m.wrote(now)
 	return true, nil
 }
@@ -174,8 +135,8 @@ func (m *Memory) Seen(ctx context.Context, id string) (bool, error) {
 		return false, err
 	}
 	defer m.mu.Unlock()
-	exp, ok := m.seen[id]
-	return ok && m.now().Before(exp), nil
+	_, ok := m.seen.get(id, m.now())
+	return ok, nil
 }
 
 // Session implements [SessionStore].
@@ -183,14 +144,13 @@ func (m *Memory) Session(ctx context.Context, c Conversation) (*Session, error) 
 	if err := m.lock(ctx); err != nil {
 		return nil, err
 	}
-	ms, ok := m.sessions[c]
-	live := ok && m.now().Before(ms.expires)
+	data, live := m.sessions.get(c, m.now())
 	m.mu.Unlock()
 	if !live {
 		return nil, ErrNotFound
 	}
 	s := new(Session)
-	if err := s.UnmarshalBinary(ms.data); err != nil { // data is never mutated: no lock needed
+	if err := s.UnmarshalBinary(data); err != nil { // data is never mutated: no lock needed
 		return nil, fmt.Errorf("storage: get session: %w", err)
 	}
 	return s, nil
@@ -216,7 +176,7 @@ func (m *Memory) PutSession(ctx context.Context, s *Session, ttl time.Duration) 
 	}
 	defer m.mu.Unlock()
 	now := m.now()
-	m.sessions[s.Conversation] = memSession{data: data, expires: now.Add(ttl)}
+	m.sessions.put(s.Conversation, data, now.Add(ttl))
 	m.wrote(now)
 	return nil
 }
@@ -227,7 +187,7 @@ func (m *Memory) DeleteSession(ctx context.Context, c Conversation) error {
 		return err
 	}
 	defer m.mu.Unlock()
-	delete(m.sessions, c)
+	m.sessions.del(c)
 	return nil
 }
 
@@ -237,11 +197,8 @@ func (m *Memory) SendState(ctx context.Context, msgID string) (SendState, error)
 		return SendNone, err
 	}
 	defer m.mu.Unlock()
-	s, ok := m.sends[msgID]
-	if !ok || !m.now().Before(s.expires) {
-		return SendNone, nil
-	}
-	return s.state, nil
+	st, _ := m.sends.get(msgID, m.now()) // SendNone when absent
+	return st, nil
 }
 
 // SetSendState implements [SendLog].
@@ -260,11 +217,11 @@ func (m *Memory) SetSendState(ctx context.Context, msgID string, st SendState, t
 	}
 	defer m.mu.Unlock()
 	if st == SendNone {
-		delete(m.sends, msgID)
+		m.sends.del(msgID)
 		return nil
 	}
 	now := m.now()
-	m.sends[msgID] = memSend{state: st, expires: now.Add(ttl)}
+	m.sends.put(msgID, st, now.Add(ttl))
 	m.wrote(now)
 	return nil
 }
@@ -279,12 +236,12 @@ func (m *Memory) AcquireLease(ctx context.Context, name, owner string, ttl time.
 	}
 	defer m.mu.Unlock()
 	now := m.now()
-	if l, ok := m.leases[name]; ok && l.Owner != owner && now.Before(l.Expires) {
+	if l, ok := m.leases.get(name, now); ok && l.Owner != owner {
 		return Lease{}, fmt.Errorf("storage: acquire lease %q: held by %q until %s: %w",
 			name, l.Owner, l.Expires.Format(time.RFC3339), ErrLeaseHeld)
 	}
 	l := Lease{Name: name, Owner: owner, Expires: now.Add(ttl)}
-	m.leases[name] = l
+	m.leases.put(name, l, l.Expires)
 	m.wrote(now)
 	return l, nil
 }
@@ -299,11 +256,11 @@ func (m *Memory) RenewLease(ctx context.Context, name, owner string, ttl time.Du
 	}
 	defer m.mu.Unlock()
 	now := m.now()
-	if l, ok := m.leases[name]; !ok || l.Owner != owner || !now.Before(l.Expires) {
+	if l, ok := m.leases.get(name, now); !ok || l.Owner != owner {
 		return Lease{}, fmt.Errorf("storage: renew lease %q for %q: %w", name, owner, ErrLeaseNotHeld)
 	}
 	l := Lease{Name: name, Owner: owner, Expires: now.Add(ttl)}
-	m.leases[name] = l
+	m.leases.put(name, l, l.Expires)
 	return l, nil
 }
 
@@ -316,8 +273,8 @@ func (m *Memory) ReleaseLease(ctx context.Context, name, owner string) error {
 		return err
 	}
 	defer m.mu.Unlock()
-	if l, ok := m.leases[name]; ok && l.Owner == owner {
-		delete(m.leases, name)
+	if l, ok := m.leases.m[name]; ok && l.v.Owner == owner {
+		m.leases.del(name)
 	}
 	return nil
 }
@@ -329,7 +286,8 @@ func (m *Memory) Close() error {
 	defer m.mu.Unlock()
 	if !m.closed {
 		m.closed = true
-		m.cursors, m.seen, m.sessions, m.sends, m.leases = nil, nil, nil, nil, nil
+		m.cursors = nil
+		m.seen, m.sessions, m.sends, m.leases = table[string, struct{}]{}, table[Conversation, []byte]{}, table[string, SendState]{}, table[string, Lease]{}
 	}
 	return nil
 }
