@@ -6,6 +6,38 @@ import (
 	"fmt"
 )
 
+type menuItemWire struct {
+	Type        MenuItemType         `json:"type"`
+	Click       *menuClickWire       `json:"click,omitempty"`
+	View        *menuViewWire        `json:"view,omitempty"`
+	Miniprogram *menuMiniprogramWire `json:"miniprogram,omitempty"`
+	Text        *menuTextWire        `json:"text,omitempty"`
+}
+
+// The menu item wire structs have the field layout of their exported twins,
+// so they convert to each other directly.
+
+type menuClickWire struct {
+	ID      string `json:"id,omitempty"`
+	Content string `json:"content"`
+}
+
+type menuViewWire struct {
+	URL     string `json:"url"`
+	Content string `json:"content"`
+}
+
+type menuMiniprogramWire struct {
+	AppID    string `json:"appid"`
+	PagePath string `json:"pagepath"`
+	Content  string `json:"content"`
+}
+
+type menuTextWire struct {
+	Content   string `json:"content"`
+	NoNewline uint32 `json:"no_newline,omitempty"`
+}
+
 // menuItems is the wire form of a menu's `list`: each item is
 // `{"type": T, T: {…}}`; items of unknown types are kept raw.
 type menuItems []MenuItem
