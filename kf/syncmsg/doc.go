@@ -26,15 +26,12 @@
 //
 // # How items are decoded
 //
-// Decoding never goes through maps and has two phases: the first reads the
-// header (the base fields and msgtype) and skips every payload; the second
-// decodes, with encoding/json, only the payload that msgtype names (the
-// object named after it, e.g. `text`; for events, the `event` object's
-// common part, then the fields of its event_type). So an item is reported
-// malformed exactly when its own data is, never because of a key that
-// belongs to another type, and the error says what is wrong. Member names
-// match as encoding/json matches them: case-insensitively, the last of
-// repeated names winning.
+// Decoding has two phases and never goes through maps: the first reads the
+// header (the base fields and msgtype), skipping every payload; the second
+// decodes with encoding/json only the payload msgtype names (e.g. `text`; for
+// events, the `event` object's common part, then its event_type's fields). So
+// an item is malformed exactly when its own data is, never because of a key of
+// another type, and the error says what is wrong.
 //
 // Field types follow https://developer.work.weixin.qq.com/document/path/94670: latitude and longitude are numbers;
 // `merged_msg.item[].msgtype` and `wechat_channels.scene` may be strings or
