@@ -11,12 +11,13 @@ import (
 )
 
 // This file reads the top level of an item: its header fields and where
-// each member's value lies. It does by hand, on JSON that json.Valid has
-// accepted, what json.Unmarshal into a struct does, because that is most of
-// the cost of decoding: field names match as encoding/json matches them
-// (case-insensitively, the last of equal names wins), null leaves a field
-// alone, and every string that is not plain ASCII goes through
-// json.Unmarshal.
+// each member's value lies. It does by hand, on JSON that valid (json.Valid's
+// answers, below) has accepted, what json.Unmarshal into a struct does,
+// because that was most of the cost of decoding: names match as
+// encoding/json matches them (case-insensitively, the last of equal names
+// wins), null leaves a field alone, and every string that is not plain ASCII
+// goes through json.Unmarshal. FuzzScan and FuzzValid hold it to
+// encoding/json's results.
 
 // decodeHeader decodes the header fields of item. If item is not valid
 // JSON, it returns a zero Header and the syntax error; if a field has the
