@@ -70,7 +70,7 @@ func TestConversationEndToEnd(t *testing.T) {
 	items := newCounter()
 	b := e.newBot(bot.WithObserver(itemObserver{items: items}))
 	b.Handle(bot.Event(syncmsg.EventEnterSession), func(c *bot.Context) error {
-		return c.Welcome(kf.Menu{Head: "Hi! How can we help?", Items: []kf.MenuItem{kf.Click{ID: "hours", Content: "Opening hours"}}})
+		return c.Welcome(kf.Menu{Head: "Hi! How can we help?", Items: []kf.MenuItem{kf.MenuClick{ID: "hours", Content: "Opening hours"}}})
 	})
 	b.Handle(bot.MenuID("hours"), func(c *bot.Context) error { return c.ReplyText("We are open 9:00-18:00.") })
 	b.Handle(bot.TextContains("human"), func(c *bot.Context) error {

@@ -23,7 +23,7 @@ func Example() {
 	}
 	b.Handle(bot.Event(syncmsg.EventEnterSession), func(c *bot.Context) error {
 		return c.Welcome(kf.Menu{Head: "Hi! How can we help?", Items: []kf.MenuItem{
-			kf.Click{ID: "hours", Content: "Opening hours"},
+			kf.MenuClick{ID: "hours", Content: "Opening hours"},
 		}})
 	})
 	b.Handle(bot.MenuID("hours"), func(c *bot.Context) error { return c.ReplyText("9:00-18:00") })

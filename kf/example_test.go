@@ -86,9 +86,9 @@ func ExampleSendMsgRequest_MarshalJSON() {
 		Message: kf.Menu{
 			Head: "Was this helpful?",
 			Items: []kf.MenuItem{
-				kf.Click{ID: "yes", Content: "Yes"},
-				kf.Click{ID: "no", Content: "No"},
-				kf.View{URL: "https://example.com/help", Content: "Help center"},
+				kf.MenuClick{ID: "yes", Content: "Yes"},
+				kf.MenuClick{ID: "no", Content: "No"},
+				kf.MenuView{URL: "https://example.com/help", Content: "Help center"},
 			},
 		},
 	}

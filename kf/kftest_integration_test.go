@@ -506,11 +506,11 @@ func TestKFTestSendRoundTrip(t *testing.T) {
 		{kf.Miniprogram{AppID: "wx123", ThumbMediaID: thumb, PagePath: "pages/index"},
 			`{"appid":"wx123","thumb_media_id":"` + thumb + `","pagepath":"pages/index"}`},
 		{kf.Menu{Head: "Pick one", Items: []kf.MenuItem{
-			kf.Click{ID: "101", Content: "Orders"},
-			kf.Click{Content: "No id"},
-			kf.View{URL: "https://example.com", Content: "Website"},
-			kf.MiniprogramItem{AppID: "wx123", PagePath: "pages/a", Content: "Mini"},
-			kf.TextItem{Content: "or just type", NoNewline: true},
+			kf.MenuClick{ID: "101", Content: "Orders"},
+			kf.MenuClick{Content: "No id"},
+			kf.MenuView{URL: "https://example.com", Content: "Website"},
+			kf.MenuMiniprogram{AppID: "wx123", PagePath: "pages/a", Content: "Mini"},
+			kf.MenuText{Content: "or just type", NoNewline: true},
 		}, Tail: "Thanks"}, `{"head_content":"Pick one","list":[
 			{"type":"click","click":{"id":"101","content":"Orders"}},
 			{"type":"click","click":{"content":"No id"}},
@@ -558,7 +558,7 @@ func TestKFTestSendMsgOnEvent(t *testing.T) {
 	msgID, code := srv.EnterSession(ktKF, ktUser, "ad_campaign", "spring")
 	require.NotEmpty(t, msgID)
 	require.NotEmpty(t, code, "a customer who never wrote gets a welcome code")
-	menu := kf.Menu{Head: "Welcome!", Items: []kf.MenuItem{kf.Click{ID: "1", Content: "Talk to sales"}}}
+	menu := kf.Menu{Head: "Welcome!", Items: []kf.MenuItem{kf.MenuClick{ID: "1", Content: "Talk to sales"}}}
 	resp, err := cl.SendMsgOnEvent(t.Context(), kf.SendMsgOnEventRequest{Code: code, MsgID: "welcome-1", Message: menu})
 	require.NoError(t, err)
 	assert.Equal(t, "welcome-1", resp.MsgID)

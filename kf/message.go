@@ -84,10 +84,12 @@ type miniprogramWire struct {
 	PagePath     string `json:"pagepath"`
 }
 
+// menuWire is a `msgmenu` payload; its items encode themselves
+// ([syncmsg.MenuItem.MarshalJSON]), as sync_msg returns them.
 type menuWire struct {
-	HeadContent string         `json:"head_content,omitempty"`
-	List        []menuItemWire `json:"list"`
-	TailContent string         `json:"tail_content,omitempty"`
+	HeadContent string             `json:"head_content,omitempty"`
+	List        []syncmsg.MenuItem `json:"list"`
+	TailContent string             `json:"tail_content,omitempty"`
 }
 
 type locationWire struct {
@@ -251,12 +253,11 @@ func (m Miniprogram) put(p *payloads) {
 }
 
 // Menu is a menu message (`msgtype` "msgmenu"): an optional head line, 1 to
-// [MaxMenuItems] items and an optional tail line. Tapping a [Click] item
-// makes the customer send a text message whose menu id is the item's ID.
+// [MaxMenuItems] items (see [MenuClick] for replies) and an optional tail line.
 type Menu struct {
 	// Head is the optional text above the items (`head_content`, ≤ 1024 bytes).
 	Head string
-	// Items are the menu lines, in order: [Click], [View], [MiniprogramItem], [TextItem].
+	// Items are the menu lines, in order: [MenuClick], [MenuView], [MenuMiniprogram], [MenuText].
 	Items []MenuItem
 	// Tail is the optional text below the items (`tail_content`, ≤ 1024 bytes).
 	Tail string
@@ -284,56 +285,28 @@ func (m Menu) check() error {
 }
 
 func (m Menu) put(p *payloads) {
-	w := &menuWire{HeadContent: m.Head, TailContent: m.Tail, List: make([]menuItemWire, len(m.Items))}
+	w := &menuWire{HeadContent: m.Head, TailContent: m.Tail, List: make([]syncmsg.MenuItem, len(m.Items))}
 	for i, it := range m.Items {
 		if !isNil(it) { // nil items are rejected by check; never panic here
-			it.putItem(&w.List[i])
+			w.List[i] = it.menuItem()
 		}
 	}
 	p.MsgMenu = w
 }
 
-// MenuItem is one line of a [Menu]: [Click], [View], [MiniprogramItem] or
-// [TextItem] (values or pointers). The set is closed.
+// MenuItem is one line of a [Menu]: [MenuClick], [MenuView],
+// [MenuMiniprogram] or [MenuText] (values or pointers), named and shaped as
+// the [syncmsg] items that sync_msg returns. The set is closed.
 type MenuItem interface {
-	// MenuItemType returns the wire item `type`: "click", "view", "miniprogram" or "text".
-	MenuItemType() string
+	// MenuItemType returns the wire item `type`, e.g. [syncmsg.MenuTypeClick].
+	MenuItemType() syncmsg.MenuItemType
 	checkItem() error
-	putItem(w *menuItemWire)
+	menuItem() syncmsg.MenuItem
 }
 
-type menuItemWire struct {
-	Type        string               `json:"type"`
-	Click       *clickWire           `json:"click,omitempty"`
-	View        *viewWire            `json:"view,omitempty"`
-	Miniprogram *menuMiniprogramWire `json:"miniprogram,omitempty"`
-	Text        *menuTextWire        `json:"text,omitempty"`
-}
-
-type clickWire struct {
-	ID      string `json:"id,omitempty"`
-	Content string `json:"content"`
-}
-
-type viewWire struct {
-	URL     string `json:"url"`
-	Content string `json:"content"`
-}
-
-type menuMiniprogramWire struct {
-	AppID    string `json:"appid"`
-	PagePath string `json:"pagepath"`
-	Content  string `json:"content"`
-}
-
-type menuTextWire struct {
-	Content   string `json:"content"`
-	NoNewline uint32 `json:"no_newline,omitempty"`
-}
-
-// Click is a reply-menu item (回复菜单, `click`). Tapping it makes the customer
+// MenuClick is a reply item (回复菜单, `click`). Tapping it makes the customer
 // send Content as a text message carrying ID as its menu id.
-type Click struct {
+type MenuClick struct {
 	// ID is optional (`id`, ≤ 64 bytes to be safe with older docs); omitted when empty.
 	ID string
 	// Content is the required label (`content`, 1–128 bytes).
@@ -341,16 +314,17 @@ type Click struct {
 }
 
 // MenuItemType returns "click".
-func (Click) MenuItemType() string { return "click" }
+func (MenuClick) MenuItemType() syncmsg.MenuItemType { return syncmsg.MenuTypeClick }
 
-func (c Click) checkItem() error { return needContent("click", c.Content) }
+func (c MenuClick) checkItem() error { return needContent("click", c.Content) }
 
-func (c Click) putItem(w *menuItemWire) {
-	*w = menuItemWire{Type: "click", Click: &clickWire{ID: c.ID, Content: c.Content}}
+func (c MenuClick) menuItem() syncmsg.MenuItem {
+	w := syncmsg.MenuClick(c)
+	return syncmsg.MenuItem{Type: syncmsg.MenuTypeClick, Click: &w}
 }
 
-// View is a hyperlink item (超链接, `view`).
-type View struct {
+// MenuView is a hyperlink item (超链接, `view`).
+type MenuView struct {
 	// URL is the required link (`url`, 1–2048 bytes).
 	URL string
 	// Content is the required label (`content`, 1–1024 bytes).
@@ -358,21 +332,22 @@ type View struct {
 }
 
 // MenuItemType returns "view".
-func (View) MenuItemType() string { return "view" }
+func (MenuView) MenuItemType() syncmsg.MenuItemType { return syncmsg.MenuTypeView }
 
-func (v View) checkItem() error {
+func (v MenuView) checkItem() error {
 	if v.URL == "" {
 		return fmt.Errorf("view item needs a URL")
 	}
 	return needContent("view", v.Content)
 }
 
-func (v View) putItem(w *menuItemWire) {
-	*w = menuItemWire{Type: "view", View: &viewWire{URL: v.URL, Content: v.Content}}
+func (v MenuView) menuItem() syncmsg.MenuItem {
+	w := syncmsg.MenuView(v)
+	return syncmsg.MenuItem{Type: syncmsg.MenuTypeView, View: &w}
 }
 
-// MiniprogramItem is a mini program item (`miniprogram`).
-type MiniprogramItem struct {
+// MenuMiniprogram is a mini program item (`miniprogram`).
+type MenuMiniprogram struct {
 	// AppID is required (`appid`, 1–32 bytes).
 	AppID string
 	// PagePath is required (`pagepath`, 1–1024 bytes).
@@ -382,21 +357,22 @@ type MiniprogramItem struct {
 }
 
 // MenuItemType returns "miniprogram".
-func (MiniprogramItem) MenuItemType() string { return "miniprogram" }
+func (MenuMiniprogram) MenuItemType() syncmsg.MenuItemType { return syncmsg.MenuTypeMiniprogram }
 
-func (m MiniprogramItem) checkItem() error {
+func (m MenuMiniprogram) checkItem() error {
 	if m.AppID == "" || m.PagePath == "" {
 		return fmt.Errorf("miniprogram item needs an AppID and a PagePath")
 	}
 	return needContent("miniprogram", m.Content)
 }
 
-func (m MiniprogramItem) putItem(w *menuItemWire) {
-	*w = menuItemWire{Type: "miniprogram", Miniprogram: &menuMiniprogramWire{AppID: m.AppID, PagePath: m.PagePath, Content: m.Content}}
+func (m MenuMiniprogram) menuItem() syncmsg.MenuItem {
+	w := syncmsg.MenuMiniprogram(m)
+	return syncmsg.MenuItem{Type: syncmsg.MenuTypeMiniprogram, Miniprogram: &w}
 }
 
-// TextItem is a plain text line (`text`) between the items.
-type TextItem struct {
+// MenuText is a plain text line (`text`) between the items.
+type MenuText struct {
 	// Content is required (`content`, 1–256 bytes; the two characters `\n` give a line break).
 	Content string
 	// NoNewline suppresses the line break after the item (`no_newline` 1);
@@ -405,16 +381,13 @@ type TextItem struct {
 }
 
 // MenuItemType returns "text".
-func (TextItem) MenuItemType() string { return "text" }
+func (MenuText) MenuItemType() syncmsg.MenuItemType { return syncmsg.MenuTypeText }
 
-func (t TextItem) checkItem() error { return needContent("text", t.Content) }
+func (t MenuText) checkItem() error { return needContent("text", t.Content) }
 
-func (t TextItem) putItem(w *menuItemWire) {
-	tw := &menuTextWire{Content: t.Content}
-	if t.NoNewline {
-		tw.NoNewline = 1
-	}
-	*w = menuItemWire{Type: "text", Text: tw}
+func (t MenuText) menuItem() syncmsg.MenuItem {
+	w := syncmsg.MenuText(t)
+	return syncmsg.MenuItem{Type: syncmsg.MenuTypeText, Text: &w}
 }
 
 func needContent(what, s string) error {

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kfbot/kfbot/kf"
+	"github.com/kfbot/kfbot/kf/syncmsg"
 )
 
 // Expected wire JSON per https://developer.work.weixin.qq.com/document/path/94677 (official field names and order).
@@ -33,12 +34,12 @@ var outMessageWire = []struct {
 	{"menu with every item type", kf.Menu{
 		Head: "Are you satisfied?",
 		Items: []kf.MenuItem{
-			kf.Click{ID: "101", Content: "Yes"},
-			&kf.Click{Content: "No"},
-			kf.View{URL: "https://example.com", Content: "Website"},
-			kf.MiniprogramItem{AppID: "wx123", PagePath: "pages/index", Content: "Open"},
-			kf.TextItem{Content: "line one", NoNewline: true},
-			kf.TextItem{Content: "line two"},
+			kf.MenuClick{ID: "101", Content: "Yes"},
+			&kf.MenuClick{Content: "No"},
+			kf.MenuView{URL: "https://example.com", Content: "Website"},
+			kf.MenuMiniprogram{AppID: "wx123", PagePath: "pages/index", Content: "Open"},
+			kf.MenuText{Content: "line one", NoNewline: true},
+			kf.MenuText{Content: "line two"},
 		},
 		Tail: "Thanks",
 	}, `"msgtype":"msgmenu","msgmenu":{"head_content":"Are you satisfied?","list":[` +
@@ -49,7 +50,7 @@ var outMessageWire = []struct {
 		`{"type":"text","text":{"content":"line one","no_newline":1}},` +
 		`{"type":"text","text":{"content":"line two"}}` +
 		`],"tail_content":"Thanks"}`},
-	{"menu without head and tail", kf.Menu{Items: []kf.MenuItem{kf.Click{ID: "1", Content: "A"}}},
+	{"menu without head and tail", kf.Menu{Items: []kf.MenuItem{kf.MenuClick{ID: "1", Content: "A"}}},
 		`"msgtype":"msgmenu","msgmenu":{"list":[{"type":"click","click":{"id":"1","content":"A"}}]}`},
 	{"location", kf.Location{Name: "Tower", Address: "1 Road", Latitude: 39.9042, Longitude: 116.4074},
 		`"msgtype":"location","location":{"name":"Tower","address":"1 Road","latitude":39.9042,"longitude":116.4074}`},
@@ -106,7 +107,7 @@ func TestEmptyOptionalFieldsAreOmitted(t *testing.T) {
 			return err
 		}, `{"code":"CODE","msgid":"w1","msgtype":"text","text":{"content":"欢迎咨询"}}`},
 		{"send_msg_on_event menu without msgid", "kf/send_msg_on_event", func(cl *kf.Client) error {
-			_, err := cl.SendMsgOnEvent(t.Context(), kf.SendMsgOnEventRequest{Code: "CODE", Message: kf.Menu{Items: []kf.MenuItem{kf.Click{Content: "Yes"}}}})
+			_, err := cl.SendMsgOnEvent(t.Context(), kf.SendMsgOnEventRequest{Code: "CODE", Message: kf.Menu{Items: []kf.MenuItem{kf.MenuClick{Content: "Yes"}}}})
 			return err
 		}, `{"code":"CODE","msgtype":"msgmenu","msgmenu":{"list":[{"type":"click","click":{"content":"Yes"}}]}}`},
 		{"service_state/get", "kf/service_state/get", func(cl *kf.Client) error {
@@ -168,5 +169,40 @@ func TestOutMessageTypes(t *testing.T) {
 	}
 	for _, tt := range outMessageWire {
 		assert.Equal(t, want[tt.name], string(tt.msg.MsgType()), tt.name)
+	}
+}
+
+// TestMenuRoundTripsThroughSyncmsg: a menu kf sends decodes, item by item,
+// to the syncmsg items of the same names and fields, as sync_msg returns it
+// (a servicer's menu, origin 5).
+func TestMenuRoundTripsThroughSyncmsg(t *testing.T) {
+	tests := []struct {
+		item kf.MenuItem
+		want syncmsg.MenuItem
+	}{
+		{kf.MenuClick{ID: "101", Content: "Yes"},
+			syncmsg.MenuItem{Type: syncmsg.MenuTypeClick, Click: &syncmsg.MenuClick{ID: "101", Content: "Yes"}}},
+		{&kf.MenuView{URL: "https://example.com", Content: "Website"},
+			syncmsg.MenuItem{Type: syncmsg.MenuTypeView, View: &syncmsg.MenuView{URL: "https://example.com", Content: "Website"}}},
+		{kf.MenuMiniprogram{AppID: "wx123", PagePath: "pages/index", Content: "Open"},
+			syncmsg.MenuItem{Type: syncmsg.MenuTypeMiniprogram, Miniprogram: &syncmsg.MenuMiniprogram{AppID: "wx123", PagePath: "pages/index", Content: "Open"}}},
+		{kf.MenuText{Content: "line one", NoNewline: true},
+			syncmsg.MenuItem{Type: syncmsg.MenuTypeText, Text: &syncmsg.MenuText{Content: "line one", NoNewline: true}}},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.item.MenuItemType()), func(t *testing.T) {
+			assert.Equal(t, tt.want.Type, tt.item.MenuItemType())
+			body, err := json.Marshal(kf.SendMsgRequest{ToUser: "wm", OpenKFID: "wk", Message: kf.Menu{Head: "H", Items: []kf.MenuItem{tt.item}}})
+			require.NoError(t, err)
+			var sent struct {
+				MsgMenu json.RawMessage `json:"msgmenu"`
+			}
+			require.NoError(t, json.Unmarshal(body, &sent))
+			m, err := syncmsg.Decode([]byte(`{"msgid":"m","origin":5,"msgtype":"msgmenu","msgmenu":` + string(sent.MsgMenu) + `}`))
+			require.NoError(t, err)
+			require.IsType(t, &syncmsg.MsgMenu{}, m)
+			assert.Equal(t, "H", m.(*syncmsg.MsgMenu).HeadContent)
+			assert.Equal(t, []syncmsg.MenuItem{tt.want}, m.(*syncmsg.MsgMenu).List)
+		})
 	}
 }

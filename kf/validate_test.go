@@ -21,7 +21,7 @@ func TestInvalidRequestsAreRejectedLocally(t *testing.T) {
 	items := func(n int) []kf.MenuItem {
 		var it []kf.MenuItem
 		for range n {
-			it = append(it, kf.Click{Content: "x"})
+			it = append(it, kf.MenuClick{Content: "x"})
 		}
 		return it
 	}
@@ -39,8 +39,8 @@ func TestInvalidRequestsAreRejectedLocally(t *testing.T) {
 		{"nil *Text", send("", nilText), "Message is required"},
 		{"menu too many items", send("", kf.Menu{Items: items(11)}), "11 items, more than the 10 allowed"},
 		{"menu no items", send("", kf.Menu{Head: "h"}), "no items; send a Text instead"},
-		{"menu nil item", send("", kf.Menu{Items: []kf.MenuItem{kf.Click{Content: "a"}, (*kf.View)(nil)}}), "menu item 1 is nil"},
-		{"menu item without content", send("", kf.Menu{Items: []kf.MenuItem{kf.Click{ID: "1"}}}), "click item needs a Content"},
+		{"menu nil item", send("", kf.Menu{Items: []kf.MenuItem{kf.MenuClick{Content: "a"}, (*kf.MenuView)(nil)}}), "menu item 1 is nil"},
+		{"menu item without content", send("", kf.Menu{Items: []kf.MenuItem{kf.MenuClick{ID: "1"}}}), "click item needs a Content"},
 		{"image without media", send("", kf.Image{}), "upload the media first"},
 		{"link without http", send("", kf.Link{Title: "t", URL: "example.com", ThumbMediaID: "x"}), "must start with http:// or https://"},
 		{"location out of range", send("", kf.Location{Latitude: 91}), "out of range"},
@@ -106,7 +106,7 @@ func TestValidBoundaryValues(t *testing.T) {
 	cl := newClient(f)
 	items := make([]kf.MenuItem, kf.MaxMenuItems)
 	for i := range items {
-		items[i] = kf.TextItem{Content: "x"}
+		items[i] = kf.MenuText{Content: "x"}
 	}
 	for _, req := range []kf.SendMsgRequest{
 		{MsgID: strings.Repeat("Az09_-", 5) + "ab", Message: kf.Text{Content: strings.Repeat("a", kf.MaxTextBytes)}},

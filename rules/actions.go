@@ -405,21 +405,21 @@ func (o *menuOut) build(x *run) (kf.OutMessage, error) {
 		}
 		switch it.kind {
 		case "click":
-			m.Items = append(m.Items, kf.Click{ID: it.id, Content: text})
+			m.Items = append(m.Items, kf.MenuClick{ID: it.id, Content: text})
 		case "view":
 			u, err := it.url.render(x)
 			if err != nil {
 				return nil, err
 			}
-			m.Items = append(m.Items, kf.View{URL: u, Content: text})
+			m.Items = append(m.Items, kf.MenuView{URL: u, Content: text})
 		case "miniprogram":
 			pp, err := it.pagePath.render(x)
 			if err != nil {
 				return nil, err
 			}
-			m.Items = append(m.Items, kf.MiniprogramItem{AppID: it.appID, PagePath: pp, Content: text})
+			m.Items = append(m.Items, kf.MenuMiniprogram{AppID: it.appID, PagePath: pp, Content: text})
 		case "text":
-			m.Items = append(m.Items, kf.TextItem{Content: text, NoNewline: it.noNewline})
+			m.Items = append(m.Items, kf.MenuText{Content: text, NoNewline: it.noNewline})
 		}
 	}
 	return m, nil

@@ -106,254 +106,180 @@ func isObject(b []byte) bool {
 	return len(b) > 0 && b[0] == '{'
 }
 
-// decode is Decode without the copy. fallback is the msgtype of an item
-// without one (see MergedItem.Message).
-//
-// The fast path decodes a well-formed item in one json.Unmarshal into an
-// itemWire. Any error there (or a missing msgtype) sends the item down the
-// exact two-phase path, which tells what is wrong and ignores malformed
-// payloads under keys other than the item's msgtype.
+// decode is Decode without the copy, in the two phases the package doc
+// describes. fallback is the msgtype of an item without one (see
+// MergedItem.Message), and an item without the payload key is then taken as
+// the payload itself.
 func decode(item []byte, fallback MsgType) (Message, error) {
 	if !isObject(item) {
 		return malformed(Header{Raw: item}, "not a JSON object", nil)
 	}
-	if fallback != "" {
-		return decodeExact(item, fallback)
-	}
-	w := getItemWire()
-	defer putItemWire(w)
-	if err := json.Unmarshal(item, w); err != nil || w.MsgType == "" {
-		return decodeExact(item, "")
-	}
-	h := header(&w.headerWire, item)
-	switch {
-	case h.MsgType == TypeEvent:
-		if w.Event == nil || w.Event.EventType == "" {
-			return decodeExact(item, "") // says what is missing
-		}
-		return buildEvent(h, w.Event)
-	case w.field(h.MsgType) == nil:
-		return &Unknown{Header: h}, nil
-	}
-	return build(h, w)
-}
-
-func header(w *headerWire, item []byte) Header {
-	return Header{
-		MsgID: w.MsgID, OpenKFID: w.OpenKFID, ExternalUserID: w.ExternalUserID, SendTime: w.SendTime,
-		Origin: w.Origin, ServicerUserID: w.ServicerUserID, MsgType: w.MsgType, Raw: item,
-	}
-}
-
-// decodeExact is the two-phase path: the header and raw payloads, then the
-// payload of the item's msgtype alone. When the item has no msgtype,
-// fallback (if not empty) names its type, and an item without the payload key
-// is taken as the payload itself.
-func decodeExact(item []byte, fallback MsgType) (Message, error) {
-	var r rawItemWire
-	err := json.Unmarshal(item, &r)
-	h := header(&r.headerWire, item)
+	h, err := decodeHeader(item)
 	if err != nil {
 		return malformed(h, "header", err)
 	}
-	raw, known := r.payload(h.MsgType)
-	if h.MsgType == "" {
-		if fallback == "" {
-			return malformed(h, "missing msgtype", nil)
-		}
-		h.MsgType = fallback
-		if raw, known = r.payload(fallback); known && !present(raw) {
-			raw = item
-		}
+	hasType := h.MsgType != ""
+	if !hasType && fallback == "" {
+		return malformed(h, "missing msgtype", nil)
 	}
-	switch {
-	case !known:
+	h.MsgType = cmp.Or(h.MsgType, fallback)
+	decode, known := payloads[h.MsgType]
+	if !known {
 		return &Unknown{Header: h}, nil
-	case h.MsgType == TypeEvent:
-		return decodeEvent(h, raw)
 	}
-	var w itemWire
-	if present(raw) {
-		if err := json.Unmarshal(raw, w.field(h.MsgType)); err != nil {
-			return malformed(h, string(h.MsgType), err)
-		}
+	raw := member(item, string(h.MsgType))
+	if !hasType && !present(raw) {
+		raw = item
 	}
-	return build(h, &w)
+	return decode(h, raw)
 }
 
-// build makes the message of msgtype h.MsgType (not an event) from its
-// decoded payload in w.
-func build(h Header, w *itemWire) (Message, error) {
-	missing := func() (Message, error) {
-		return malformed(h, fmt.Sprintf("%s: missing %q object", h.MsgType, h.MsgType), nil)
-	}
-	switch h.MsgType {
-	case TypeText:
-		if w.Text == nil {
-			return missing()
-		}
-		return &Text{Header: h, Content: w.Text.Content, MenuID: w.Text.MenuID}, nil
-	case TypeImage:
-		if w.Image == nil {
-			return missing()
-		}
-		return &Image{Header: h, MediaID: w.Image.MediaID}, nil
-	case TypeVoice:
-		if w.Voice == nil {
-			return missing()
-		}
-		return &Voice{Header: h, MediaID: w.Voice.MediaID}, nil
-	case TypeVideo:
-		if w.Video == nil {
-			return missing()
-		}
-		return &Video{Header: h, MediaID: w.Video.MediaID}, nil
-	case TypeFile:
-		if w.File == nil {
-			return missing()
-		}
-		return &File{Header: h, MediaID: w.File.MediaID}, nil
-	case TypeLocation:
-		p := w.Location
-		if p == nil {
-			return missing()
-		}
-		return &Location{Header: h, Latitude: p.Latitude, Longitude: p.Longitude, Name: p.Name, Address: p.Address}, nil
-	case TypeLink:
-		p := w.Link
-		if p == nil {
-			return missing()
-		}
-		return &Link{Header: h, Title: p.Title, Desc: p.Desc, URL: p.URL, PicURL: p.PicURL}, nil
-	case TypeBusinessCard:
-		if w.BusinessCard == nil {
-			return missing()
-		}
-		return &BusinessCard{Header: h, UserID: w.BusinessCard.UserID}, nil
-	case TypeMiniprogram:
-		p := w.Miniprogram
-		if p == nil {
-			return missing()
-		}
-		return &Miniprogram{Header: h, Title: p.Title, AppID: p.AppID, PagePath: p.PagePath, ThumbMediaID: p.ThumbMediaID}, nil
-	case TypeMsgMenu:
-		p := w.MsgMenu
-		if p == nil {
-			return missing()
-		}
-		return &MsgMenu{Header: h, HeadContent: p.HeadContent, List: p.List, TailContent: p.TailContent}, nil
-	case TypeChannelsShopProduct:
-		p := w.ChannelsShopProduct
-		if p == nil {
-			return missing()
-		}
+// payloads is the one table of the msgtypes this package knows: each one's
+// payload decoder, which gets the raw payload (nil when absent). A new
+// msgtype takes its constant, its [Message] type, its wire struct with the
+// wire method, and an entry here.
+var payloads = map[MsgType]func(h Header, raw []byte) (Message, error){
+	TypeText: payload(func(h Header, w *textWire) Message {
+		return &Text{Header: h, Content: w.Content, MenuID: w.MenuID}
+	}),
+	TypeImage: payload(func(h Header, w *mediaWire) Message { return &Image{Header: h, MediaID: w.MediaID} }),
+	TypeVoice: payload(func(h Header, w *mediaWire) Message { return &Voice{Header: h, MediaID: w.MediaID} }),
+	TypeVideo: payload(func(h Header, w *mediaWire) Message { return &Video{Header: h, MediaID: w.MediaID} }),
+	TypeFile:  payload(func(h Header, w *mediaWire) Message { return &File{Header: h, MediaID: w.MediaID} }),
+	TypeLocation: payload(func(h Header, w *locationWire) Message {
+		return &Location{Header: h, Latitude: w.Latitude, Longitude: w.Longitude, Name: w.Name, Address: w.Address}
+	}),
+	TypeLink: payload(func(h Header, w *linkWire) Message {
+		return &Link{Header: h, Title: w.Title, Desc: w.Desc, URL: w.URL, PicURL: w.PicURL}
+	}),
+	TypeBusinessCard: payload(func(h Header, w *businessCardWire) Message { return &BusinessCard{Header: h, UserID: w.UserID} }),
+	TypeMiniprogram: payload(func(h Header, w *miniprogramWire) Message {
+		return &Miniprogram{Header: h, Title: w.Title, AppID: w.AppID, PagePath: w.PagePath, ThumbMediaID: w.ThumbMediaID}
+	}),
+	TypeMsgMenu: payload(func(h Header, w *msgMenuWire) Message {
+		return &MsgMenu{Header: h, HeadContent: w.HeadContent, List: w.List, TailContent: w.TailContent}
+	}),
+	TypeChannelsShopProduct: payload(func(h Header, w *channelsShopProductWire) Message {
 		return &ChannelsShopProduct{
-			Header: h, ProductID: p.ProductID, HeadImage: cmp.Or(p.HeadImage, p.HeadImg), Title: p.Title,
-			SalesPrice: p.SalesPrice, ShopNickname: p.ShopNickname, ShopHeadImage: cmp.Or(p.ShopHeadImage, p.ShopHeadImg),
-		}, nil
-	case TypeChannelsShopOrder:
-		p := w.ChannelsShopOrder
-		if p == nil {
-			return missing()
+			Header: h, ProductID: w.ProductID, HeadImage: cmp.Or(w.HeadImage, w.HeadImg), Title: w.Title,
+			SalesPrice: w.SalesPrice, ShopNickname: w.ShopNickname, ShopHeadImage: cmp.Or(w.ShopHeadImage, w.ShopHeadImg),
 		}
+	}),
+	TypeChannelsShopOrder: payload(func(h Header, w *channelsShopOrderWire) Message {
 		return &ChannelsShopOrder{
-			Header: h, OrderID: p.OrderID, ProductTitles: p.ProductTitles, PriceWording: p.PriceWording,
-			State: p.State, ImageURL: p.ImageURL, ShopNickname: p.ShopNickname,
-		}, nil
-	case TypeMergedMsg:
-		p := w.MergedMsg
-		if p == nil {
-			return missing()
+			Header: h, OrderID: w.OrderID, ProductTitles: w.ProductTitles, PriceWording: w.PriceWording,
+			State: w.State, ImageURL: w.ImageURL, ShopNickname: w.ShopNickname,
 		}
-		m := &MergedMsg{Header: h, Title: p.Title}
-		if len(p.Item) > 0 {
-			m.Items = make([]MergedItem, len(p.Item))
-			for i, it := range p.Item {
+	}),
+	TypeMergedMsg: payload(func(h Header, w *mergedMsgWire) Message {
+		m := &MergedMsg{Header: h, Title: w.Title}
+		if len(w.Item) > 0 {
+			m.Items = make([]MergedItem, len(w.Item))
+			for i, it := range w.Item {
 				m.Items[i] = MergedItem{SendTime: it.SendTime, MsgType: MsgType(it.MsgType), SenderName: it.SenderName, MsgContent: it.MsgContent}
 			}
 		}
-		return m, nil
-	case TypeChannels:
-		p := w.Channels
-		if p == nil {
-			return missing()
-		}
-		return &Channels{Header: h, SubType: p.SubType, Nickname: p.Nickname, Title: p.Title}, nil
-	case TypeMeeting:
-		return &Meeting{Header: h, Payload: compact(w.Meeting)}, nil
-	case TypeSchedule:
-		return &Schedule{Header: h, Payload: compact(w.Schedule)}, nil
-	case TypeNote:
-		return &Note{Header: h, Payload: compact(w.Note)}, nil
-	}
-	return &Unknown{Header: h}, nil // unreachable: callers checked the msgtype
+		return m
+	}),
+	TypeChannels: payload(func(h Header, w *channelsWire) Message {
+		return &Channels{Header: h, SubType: w.SubType, Nickname: w.Nickname, Title: w.Title}
+	}),
+	TypeMeeting:  rawPayload(func(h Header, p json.RawMessage) Message { return &Meeting{Header: h, Payload: p} }),
+	TypeSchedule: rawPayload(func(h Header, p json.RawMessage) Message { return &Schedule{Header: h, Payload: p} }),
+	TypeNote:     rawPayload(func(h Header, p json.RawMessage) Message { return &Note{Header: h, Payload: p} }),
+	TypeEvent:    decodeEvent,
 }
 
-// decodeEvent is phase two of the exact path for events: the `event`
-// object's head (event_type and the ids that go to the Header), then only the
-// body of its event type.
+// payload returns the decoder of a payload of wire type W, which build
+// turns into the message; an absent payload is malformed.
+func payload[W any](build func(Header, *W) Message) func(Header, []byte) (Message, error) {
+	return func(h Header, raw []byte) (Message, error) {
+		if !present(raw) {
+			return malformed(h, fmt.Sprintf("%s: missing %q object", h.MsgType, h.MsgType), nil)
+		}
+		w := new(W)
+		if err := json.Unmarshal(raw, w); err != nil {
+			return malformed(h, string(h.MsgType), err)
+		}
+		return build(h, w), nil
+	}
+}
+
+// rawPayload returns the decoder of a payload kept as raw JSON: compacted,
+// nil when absent.
+func rawPayload(build func(Header, json.RawMessage) Message) func(Header, []byte) (Message, error) {
+	return func(h Header, raw []byte) (Message, error) { return build(h, compact(raw)), nil }
+}
+
+// decodeEvent is phase two for events: the `event` object's head
+// (event_type and the ids that go to the Header), then only the body of its
+// event type.
 func decodeEvent(h Header, raw []byte) (Message, error) {
 	if !present(raw) {
 		return malformed(h, `event: missing "event" object`, nil)
 	}
-	var w eventWire
-	err := json.Unmarshal(raw, &w.eventHeadWire)
-	h = eventHeader(h, &w.eventHeadWire)
-	if err != nil {
-		return malformed(h, "event", err)
-	}
-	if h.EventType == "" {
-		return malformed(h, "event: missing event_type", nil)
-	}
-	body := w.body(h.EventType)
-	if body == nil {
-		return &Unknown{Header: h}, nil
-	}
-	if err := json.Unmarshal(raw, body); err != nil {
-		return malformed(h, "event "+string(h.EventType), err)
-	}
-	return buildEvent(h, &w)
-}
-
-// eventHeader returns h completed from the event's head: the event type and
-// the ids, which events carry inside `event` (top-level values, should
-// WeCom ever send them, are the fallback).
-func eventHeader(h Header, w *eventHeadWire) Header {
+	w, err := decodeEventHead(raw)
 	h.EventType = w.EventType
 	h.OpenKFID = cmp.Or(w.OpenKFID, h.OpenKFID)
 	h.ExternalUserID = cmp.Or(w.ExternalUserID, h.ExternalUserID)
 	h.ServicerUserID = cmp.Or(w.ServicerUserID, h.ServicerUserID)
-	return h
+	switch decode, known := events[h.EventType]; {
+	case err != nil:
+		return malformed(h, "event", err)
+	case h.EventType == "":
+		return malformed(h, "event: missing event_type", nil)
+	case !known:
+		return &Unknown{Header: h}, nil
+	default:
+		return decode(h, raw)
+	}
 }
 
-// buildEvent makes the event of w's event type, with h completed from w's
-// head; an unknown event type gives an Unknown.
-func buildEvent(h Header, w *eventWire) (Message, error) {
-	h = eventHeader(h, &w.eventHeadWire)
-	switch h.EventType {
-	case EventEnterSession:
-		m := &EnterSession{Header: h, Scene: w.Scene, SceneParam: w.SceneParam, WelcomeCode: w.WelcomeCode}
-		if c := w.WechatChannels; c != nil {
+// events is the one table of the event types this package knows: each
+// one's body decoder, which gets the whole `event` object. A new event type
+// takes its constant, its [Message] type, its body struct with the wire
+// method, and an entry here.
+var events = map[EventType]func(h Header, raw []byte) (Message, error){
+	EventEnterSession: body(func(h Header, b *enterSessionBody) Message {
+		m := &EnterSession{Header: h, Scene: b.Scene, SceneParam: b.SceneParam, WelcomeCode: b.WelcomeCode}
+		if c := b.WechatChannels; c != nil {
 			m.WechatChannels = &WechatChannels{Nickname: c.Nickname, ShopNickname: c.ShopNickname, Scene: ChannelsScene(c.Scene)}
 		}
-		return m, nil
-	case EventMsgSendFail:
-		return &MsgSendFail{Header: h, FailMsgID: w.FailMsgID, FailType: w.FailType}, nil
-	case EventServicerStatusChange:
-		return &ServicerStatusChange{Header: h, Status: w.Status, StopType: w.StopType}, nil
-	case EventSessionStatusChange:
+		return m
+	}),
+	EventMsgSendFail: body(func(h Header, b *msgSendFailBody) Message {
+		return &MsgSendFail{Header: h, FailMsgID: b.FailMsgID, FailType: b.FailType}
+	}),
+	EventServicerStatusChange: body(func(h Header, b *servicerStatusChangeBody) Message {
+		return &ServicerStatusChange{Header: h, Status: b.Status, StopType: b.StopType}
+	}),
+	EventSessionStatusChange: body(func(h Header, b *sessionStatusChangeBody) Message {
 		return &SessionStatusChange{
-			Header: h, ChangeType: w.ChangeType, OldServicerUserID: w.OldServicerUserID,
-			NewServicerUserID: w.NewServicerUserID, MsgCode: w.MsgCode,
-		}, nil
-	case EventUserRecallMsg:
-		return &UserRecallMsg{Header: h, RecallMsgID: w.RecallMsgID}, nil
-	case EventServicerRecallMsg:
-		return &ServicerRecallMsg{Header: h, RecallMsgID: w.RecallMsgID}, nil
-	case EventRejectCustomerMsgSwitchChange:
-		return &RejectCustomerMsgSwitchChange{Header: h, RejectSwitch: w.RejectSwitch}, nil
+			Header: h, ChangeType: b.ChangeType, OldServicerUserID: b.OldServicerUserID,
+			NewServicerUserID: b.NewServicerUserID, MsgCode: b.MsgCode,
+		}
+	}),
+	EventUserRecallMsg: body(func(h Header, b *recallBody) Message {
+		return &UserRecallMsg{Header: h, RecallMsgID: b.RecallMsgID}
+	}),
+	EventServicerRecallMsg: body(func(h Header, b *recallBody) Message {
+		return &ServicerRecallMsg{Header: h, RecallMsgID: b.RecallMsgID}
+	}),
+	EventRejectCustomerMsgSwitchChange: body(func(h Header, b *rejectSwitchBody) Message {
+		return &RejectCustomerMsgSwitchChange{Header: h, RejectSwitch: b.RejectSwitch}
+	}),
+}
+
+// body returns the decoder of an event body of wire type B, which build
+// turns into the event.
+func body[B any](build func(Header, *B) Message) func(Header, []byte) (Message, error) {
+	return func(h Header, raw []byte) (Message, error) {
+		b := new(B)
+		if err := json.Unmarshal(raw, b); err != nil {
+			return malformed(h, "event "+string(h.EventType), err)
+		}
+		return build(h, b), nil
 	}
-	return &Unknown{Header: h}, nil
 }
 
 // compact returns a compacted copy of the valid JSON raw, or nil when raw

@@ -26,19 +26,12 @@
 //
 // # How items are decoded
 //
-// Decoding uses encoding/json and never goes through maps. The discriminator
-// `msgtype` and the payload (the object named after the msgtype, e.g. `text`)
-// sit side by side in an item, so a well-formed item is decoded in a single
-// pass: one json.Unmarshal fills a small header struct (the base fields and
-// msgtype) together with a typed slot for the payload of every known msgtype
-// and one for the `event` object, whose fields are typed for every known
-// event_type; the msgtype, then `event.event_type`, picks the slot. When that
-// pass fails, the item is decoded again in two separate phases: first the
-// header with every payload kept as raw JSON, then only the payload that
-// msgtype names (for events: the event's common part, then the fields of its
-// event_type). So an item is reported malformed exactly when its own data
-// is, never because of a key that belongs to another type, and the error says
-// what is wrong.
+// Decoding has two phases and never goes through maps: the first reads the
+// header (the base fields and msgtype), skipping every payload; the second
+// decodes with encoding/json only the payload msgtype names (e.g. `text`; for
+// events, the `event` object's common part, then its event_type's fields). So
+// an item is malformed exactly when its own data is, never because of a key of
+// another type, and the error says what is wrong.
 //
 // Field types follow https://developer.work.weixin.qq.com/document/path/94670: latitude and longitude are numbers;
 // `merged_msg.item[].msgtype` and `wechat_channels.scene` may be strings or

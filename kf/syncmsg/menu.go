@@ -1,17 +1,49 @@
 package syncmsg
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 )
 
-// menuItems is the wire form of a menu's `list`: each item is
-// `{"type": T, T: {…}}`; items of unknown types are kept raw.
+type menuItemWire struct {
+	Type        MenuItemType         `json:"type"`
+	Click       *menuClickWire       `json:"click,omitempty"`
+	View        *menuViewWire        `json:"view,omitempty"`
+	Miniprogram *menuMiniprogramWire `json:"miniprogram,omitempty"`
+	Text        *menuTextWire        `json:"text,omitempty"`
+}
+
+// The menu item wire structs have the field layout of their exported twins,
+// so they convert to each other directly.
+
+type menuClickWire struct {
+	ID      string `json:"id,omitempty"`
+	Content string `json:"content"`
+}
+
+type menuViewWire struct {
+	URL     string `json:"url"`
+	Content string `json:"content"`
+}
+
+type menuMiniprogramWire struct {
+	AppID    string `json:"appid"`
+	PagePath string `json:"pagepath"`
+	Content  string `json:"content"`
+}
+
+type menuTextWire struct {
+	Content   string `json:"content"`
+	NoNewline uint32 `json:"no_newline,omitempty"`
+}
+
+// menuItems is the wire form of a menu's `list`, whose errors say which item
+// is wrong.
 type menuItems []MenuItem
 
-// UnmarshalJSON decodes a list; an item of a known type without its object
-// is an error. An empty list decodes to nil.
+// UnmarshalJSON decodes a list. An empty list decodes to nil.
 func (list *menuItems) UnmarshalJSON(b []byte) error {
 	var raws []json.RawMessage
 	if err := json.Unmarshal(b, &raws); err != nil {
@@ -23,7 +55,7 @@ func (list *menuItems) UnmarshalJSON(b []byte) error {
 	}
 	items := make(menuItems, len(raws))
 	for i, raw := range raws {
-		if err := items[i].decode(raw); err != nil {
+		if err := items[i].UnmarshalJSON(raw); err != nil {
 			return fmt.Errorf("list[%d]: %w", i, err)
 		}
 	}
@@ -31,12 +63,29 @@ func (list *menuItems) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func (item *MenuItem) decode(raw []byte) error {
-	if !isObject(raw) {
+// MarshalJSON encodes a list.
+func (list menuItems) MarshalJSON() ([]byte, error) {
+	out := []byte{'['}
+	for i, item := range list {
+		b, err := item.MarshalJSON()
+		if err != nil {
+			return nil, fmt.Errorf("list[%d]: %w", i, err)
+		}
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, b...)
+	}
+	return append(out, ']'), nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (item *MenuItem) UnmarshalJSON(b []byte) error {
+	if !isObject(b) {
 		return errors.New("not a JSON object")
 	}
 	var w menuItemWire
-	if err := json.Unmarshal(raw, &w); err != nil {
+	if err := json.Unmarshal(b, &w); err != nil {
 		return err
 	}
 	*item = MenuItem{Type: w.Type}
@@ -53,7 +102,7 @@ func (item *MenuItem) decode(raw []byte) error {
 			item.Text = &MenuText{Content: w.Text.Content, NoNewline: w.Text.NoNewline != 0}
 		}
 	default:
-		item.Raw = compact(raw)
+		item.Raw = compact(b)
 	}
 	if missing {
 		return fmt.Errorf("missing %q object", w.Type)
@@ -61,37 +110,31 @@ func (item *MenuItem) decode(raw []byte) error {
 	return nil
 }
 
-// MarshalJSON encodes a list; an item of a known type without its object is
-// an error, an item of an unknown type is written from its Raw.
-func (list menuItems) MarshalJSON() ([]byte, error) {
-	ws := make([]any, len(list))
-	for i, item := range list {
-		w := menuItemWire{Type: item.Type}
-		missing := false
-		switch item.Type {
-		case MenuTypeClick:
-			w.Click, missing = (*menuClickWire)(item.Click), item.Click == nil
-		case MenuTypeView:
-			w.View, missing = (*menuViewWire)(item.View), item.View == nil
-		case MenuTypeMiniprogram:
-			w.Miniprogram, missing = (*menuMiniprogramWire)(item.Miniprogram), item.Miniprogram == nil
-		case MenuTypeText:
-			if missing = item.Text == nil; !missing {
-				w.Text = &menuTextWire{Content: item.Text.Content}
-				if item.Text.NoNewline {
-					w.Text.NoNewline = 1
-				}
-			}
-		default:
-			if len(item.Raw) > 0 {
-				ws[i] = item.Raw
-				continue
+// MarshalJSON implements json.Marshaler; a known Type without its object is an error.
+func (item MenuItem) MarshalJSON() ([]byte, error) {
+	w := menuItemWire{Type: item.Type}
+	missing := false
+	switch item.Type {
+	case MenuTypeClick:
+		w.Click, missing = (*menuClickWire)(item.Click), item.Click == nil
+	case MenuTypeView:
+		w.View, missing = (*menuViewWire)(item.View), item.View == nil
+	case MenuTypeMiniprogram:
+		w.Miniprogram, missing = (*menuMiniprogramWire)(item.Miniprogram), item.Miniprogram == nil
+	case MenuTypeText:
+		if missing = item.Text == nil; !missing {
+			w.Text = &menuTextWire{Content: item.Text.Content}
+			if item.Text.NoNewline {
+				w.Text.NoNewline = 1
 			}
 		}
-		if missing {
-			return nil, fmt.Errorf("list[%d]: item of type %q without its object", i, item.Type)
+	default:
+		if len(item.Raw) > 0 {
+			return bytes.Clone(item.Raw), nil
 		}
-		ws[i] = w
 	}
-	return marshal(ws)
+	if missing {
+		return nil, fmt.Errorf("item of type %q without its object", item.Type)
+	}
+	return marshal(w)
 }

@@ -152,9 +152,9 @@ type MsgMenu struct {
 	TailContent string
 }
 
-// MenuItem is one item of a menu's `list`: `{"type": T, T: {…}}`. Exactly the
-// field that matches Type is set; an item of an unknown type keeps its JSON in
-// Raw instead.
+// MenuItem is one item of a menu's `list`; its JSON form is the wire form
+// `{"type": T, T: {…}}`, which package kf sends too. Exactly the field that
+// matches Type is set; an item of an unknown type keeps its JSON in Raw.
 type MenuItem struct {
 	// Type is the item's `type`.
 	Type MenuItemType
@@ -166,8 +166,7 @@ type MenuItem struct {
 	Miniprogram *MenuMiniprogram
 	// Text is the `text` object, for [MenuTypeText].
 	Text *MenuText
-	// Raw is the whole item (compacted JSON) when Type is none of the known
-	// menu item types, nil otherwise. [Encode] writes it back unchanged.
+	// Raw is the whole item (compacted JSON) for an unknown Type, encoded unchanged.
 	Raw json.RawMessage
 }
 

@@ -6,8 +6,10 @@ import (
 	"strconv"
 )
 
-// This file holds the wire (JSON) shapes of items and payloads. The exported
-// types carry no json tags: Decode and Encode own the wire format.
+// This file holds the wire (JSON) shapes of items and payloads, each with the
+// wire method of the message types it encodes; the payloads and events
+// tables of decode.go decode them. The exported types carry no json tags:
+// Decode and Encode own the wire format.
 
 // headerWire is the top level of an item without its payload.
 type headerWire struct {
@@ -20,159 +22,33 @@ type headerWire struct {
 	MsgType        MsgType `json:"msgtype"`
 }
 
-// itemWire is the fast path of decoding: the header plus the typed payload
-// of every known msgtype, so that one json.Unmarshal decodes a well-formed
-// item completely. Events and the payloads kept raw stay raw here.
-type itemWire struct {
-	headerWire
-	Text                *textWire                `json:"text"`
-	Image               *mediaWire               `json:"image"`
-	Voice               *mediaWire               `json:"voice"`
-	Video               *mediaWire               `json:"video"`
-	File                *mediaWire               `json:"file"`
-	Location            *locationWire            `json:"location"`
-	Link                *linkWire                `json:"link"`
-	BusinessCard        *businessCardWire        `json:"business_card"`
-	Miniprogram         *miniprogramWire         `json:"miniprogram"`
-	MsgMenu             *msgMenuWire             `json:"msgmenu"`
-	ChannelsShopProduct *channelsShopProductWire `json:"channels_shop_product"`
-	ChannelsShopOrder   *channelsShopOrderWire   `json:"channels_shop_order"`
-	MergedMsg           *mergedMsgWire           `json:"merged_msg"`
-	Channels            *channelsWire            `json:"channels"`
-	Meeting             json.RawMessage          `json:"meeting"`
-	Schedule            json.RawMessage          `json:"schedule"`
-	Note                json.RawMessage          `json:"note"`
-	Event               *eventWire               `json:"event"`
-}
-
-// field returns a pointer to w's payload field for msgtype t, to decode
-// into, or nil when t is not a known msgtype.
-func (w *itemWire) field(t MsgType) any {
-	switch t {
-	case TypeText:
-		return &w.Text
-	case TypeImage:
-		return &w.Image
-	case TypeVoice:
-		return &w.Voice
-	case TypeVideo:
-		return &w.Video
-	case TypeFile:
-		return &w.File
-	case TypeLocation:
-		return &w.Location
-	case TypeLink:
-		return &w.Link
-	case TypeBusinessCard:
-		return &w.BusinessCard
-	case TypeMiniprogram:
-		return &w.Miniprogram
-	case TypeMsgMenu:
-		return &w.MsgMenu
-	case TypeChannelsShopProduct:
-		return &w.ChannelsShopProduct
-	case TypeChannelsShopOrder:
-		return &w.ChannelsShopOrder
-	case TypeMergedMsg:
-		return &w.MergedMsg
-	case TypeChannels:
-		return &w.Channels
-	case TypeMeeting:
-		return &w.Meeting
-	case TypeSchedule:
-		return &w.Schedule
-	case TypeNote:
-		return &w.Note
-	case TypeEvent:
-		return &w.Event
-	}
-	return nil
-}
-
-// rawItemWire is phase one of the exact (two-phase) path: the header plus
-// the raw payload of every known msgtype. Phase two decodes only the payload
-// of the item's own msgtype, so a malformed payload under another key never
-// fails the item.
-type rawItemWire struct {
-	headerWire
-	Text                json.RawMessage `json:"text"`
-	Image               json.RawMessage `json:"image"`
-	Voice               json.RawMessage `json:"voice"`
-	Video               json.RawMessage `json:"video"`
-	File                json.RawMessage `json:"file"`
-	Location            json.RawMessage `json:"location"`
-	Link                json.RawMessage `json:"link"`
-	BusinessCard        json.RawMessage `json:"business_card"`
-	Miniprogram         json.RawMessage `json:"miniprogram"`
-	MsgMenu             json.RawMessage `json:"msgmenu"`
-	ChannelsShopProduct json.RawMessage `json:"channels_shop_product"`
-	ChannelsShopOrder   json.RawMessage `json:"channels_shop_order"`
-	MergedMsg           json.RawMessage `json:"merged_msg"`
-	Channels            json.RawMessage `json:"channels"`
-	Meeting             json.RawMessage `json:"meeting"`
-	Schedule            json.RawMessage `json:"schedule"`
-	Note                json.RawMessage `json:"note"`
-	Event               json.RawMessage `json:"event"`
-}
-
-// payload returns the raw payload stored under msgtype t, and whether t is a
-// known msgtype at all.
-func (w *rawItemWire) payload(t MsgType) (json.RawMessage, bool) {
-	switch t {
-	case TypeText:
-		return w.Text, true
-	case TypeImage:
-		return w.Image, true
-	case TypeVoice:
-		return w.Voice, true
-	case TypeVideo:
-		return w.Video, true
-	case TypeFile:
-		return w.File, true
-	case TypeLocation:
-		return w.Location, true
-	case TypeLink:
-		return w.Link, true
-	case TypeBusinessCard:
-		return w.BusinessCard, true
-	case TypeMiniprogram:
-		return w.Miniprogram, true
-	case TypeMsgMenu:
-		return w.MsgMenu, true
-	case TypeChannelsShopProduct:
-		return w.ChannelsShopProduct, true
-	case TypeChannelsShopOrder:
-		return w.ChannelsShopOrder, true
-	case TypeMergedMsg:
-		return w.MergedMsg, true
-	case TypeChannels:
-		return w.Channels, true
-	case TypeMeeting:
-		return w.Meeting, true
-	case TypeSchedule:
-		return w.Schedule, true
-	case TypeNote:
-		return w.Note, true
-	case TypeEvent:
-		return w.Event, true
-	}
-	return nil, false
-}
-
 type textWire struct {
 	Content string `json:"content"`
 	MenuID  string `json:"menu_id,omitempty"`
+}
+
+func (m *Text) wire() (MsgType, any) {
+	return TypeText, textWire{Content: m.Content, MenuID: m.MenuID}
 }
 
 type mediaWire struct {
 	MediaID string `json:"media_id"`
 }
 
+func (m *Image) wire() (MsgType, any) { return TypeImage, mediaWire{MediaID: m.MediaID} }
+func (m *Voice) wire() (MsgType, any) { return TypeVoice, mediaWire{MediaID: m.MediaID} }
+func (m *Video) wire() (MsgType, any) { return TypeVideo, mediaWire{MediaID: m.MediaID} }
+func (m *File) wire() (MsgType, any)  { return TypeFile, mediaWire{MediaID: m.MediaID} }
+
 type locationWire struct {
 	Latitude  float64 `json:"latitude"`
 	Longitude float64 `json:"longitude"`
 	Name      string  `json:"name"`
 	Address   string  `json:"address"`
+}
+
+func (m *Location) wire() (MsgType, any) {
+	return TypeLocation, locationWire{Latitude: m.Latitude, Longitude: m.Longitude, Name: m.Name, Address: m.Address}
 }
 
 type linkWire struct {
@@ -182,8 +58,16 @@ type linkWire struct {
 	PicURL string `json:"pic_url"`
 }
 
+func (m *Link) wire() (MsgType, any) {
+	return TypeLink, linkWire{Title: m.Title, Desc: m.Desc, URL: m.URL, PicURL: m.PicURL}
+}
+
 type businessCardWire struct {
 	UserID string `json:"userid"`
+}
+
+func (m *BusinessCard) wire() (MsgType, any) {
+	return TypeBusinessCard, businessCardWire{UserID: m.UserID}
 }
 
 type miniprogramWire struct {
@@ -193,42 +77,19 @@ type miniprogramWire struct {
 	ThumbMediaID string `json:"thumb_media_id"`
 }
 
+func (m *Miniprogram) wire() (MsgType, any) {
+	return TypeMiniprogram, miniprogramWire{Title: m.Title, AppID: m.AppID, PagePath: m.PagePath, ThumbMediaID: m.ThumbMediaID}
+}
+
+// msgMenuWire is a `msgmenu` payload; menu.go holds its items' wire form.
 type msgMenuWire struct {
 	HeadContent string    `json:"head_content,omitempty"`
 	List        menuItems `json:"list"`
 	TailContent string    `json:"tail_content,omitempty"`
 }
 
-type menuItemWire struct {
-	Type        MenuItemType         `json:"type"`
-	Click       *menuClickWire       `json:"click,omitempty"`
-	View        *menuViewWire        `json:"view,omitempty"`
-	Miniprogram *menuMiniprogramWire `json:"miniprogram,omitempty"`
-	Text        *menuTextWire        `json:"text,omitempty"`
-}
-
-// The menu item wire structs have the field layout of their exported twins,
-// so they convert to each other directly.
-
-type menuClickWire struct {
-	ID      string `json:"id,omitempty"`
-	Content string `json:"content"`
-}
-
-type menuViewWire struct {
-	URL     string `json:"url"`
-	Content string `json:"content"`
-}
-
-type menuMiniprogramWire struct {
-	AppID    string `json:"appid"`
-	PagePath string `json:"pagepath"`
-	Content  string `json:"content"`
-}
-
-type menuTextWire struct {
-	Content   string `json:"content"`
-	NoNewline uint32 `json:"no_newline,omitempty"`
+func (m *MsgMenu) wire() (MsgType, any) {
+	return TypeMsgMenu, msgMenuWire{HeadContent: m.HeadContent, TailContent: m.TailContent, List: m.List}
 }
 
 type channelsShopProductWire struct {
@@ -242,6 +103,13 @@ type channelsShopProductWire struct {
 	ShopHeadImg   string `json:"shop_head_img,omitempty"`
 }
 
+func (m *ChannelsShopProduct) wire() (MsgType, any) {
+	return TypeChannelsShopProduct, channelsShopProductWire{
+		ProductID: m.ProductID, HeadImage: m.HeadImage, Title: m.Title, SalesPrice: m.SalesPrice,
+		ShopNickname: m.ShopNickname, ShopHeadImage: m.ShopHeadImage,
+	}
+}
+
 type channelsShopOrderWire struct {
 	OrderID       string `json:"order_id"`
 	ProductTitles string `json:"product_titles"`
@@ -249,6 +117,13 @@ type channelsShopOrderWire struct {
 	State         string `json:"state"`
 	ImageURL      string `json:"image_url"`
 	ShopNickname  string `json:"shop_nickname"`
+}
+
+func (m *ChannelsShopOrder) wire() (MsgType, any) {
+	return TypeChannelsShopOrder, channelsShopOrderWire{
+		OrderID: m.OrderID, ProductTitles: m.ProductTitles, PriceWording: m.PriceWording,
+		State: m.State, ImageURL: m.ImageURL, ShopNickname: m.ShopNickname,
+	}
 }
 
 type mergedMsgWire struct {
@@ -263,11 +138,40 @@ type mergedItemWire struct {
 	MsgContent string     `json:"msg_content"`
 }
 
+func (m *MergedMsg) wire() (MsgType, any) {
+	w := mergedMsgWire{Title: m.Title, Item: make([]mergedItemWire, len(m.Items))}
+	for i, it := range m.Items {
+		w.Item[i] = mergedItemWire{SendTime: it.SendTime, MsgType: flexString(it.MsgType), SenderName: it.SenderName, MsgContent: it.MsgContent}
+	}
+	return TypeMergedMsg, w
+}
+
 type channelsWire struct {
 	SubType  ChannelsSubType `json:"sub_type"`
 	Nickname string          `json:"nickname"`
 	Title    string          `json:"title,omitempty"`
 }
+
+func (m *Channels) wire() (MsgType, any) {
+	return TypeChannels, channelsWire{SubType: m.SubType, Nickname: m.Nickname, Title: m.Title}
+}
+
+// The payloads kept raw.
+
+func (m *Meeting) wire() (MsgType, any)  { return TypeMeeting, rawOrNone(m.Payload) }
+func (m *Schedule) wire() (MsgType, any) { return TypeSchedule, rawOrNone(m.Payload) }
+func (m *Note) wire() (MsgType, any)     { return TypeNote, rawOrNone(m.Payload) }
+
+// rawOrNone returns p, or an untyped nil (no payload key) when p is empty.
+func rawOrNone(p json.RawMessage) any {
+	if len(p) == 0 {
+		return nil
+	}
+	return p
+}
+
+// wire of Unknown is never used: Encode writes its Raw.
+func (m *Unknown) wire() (MsgType, any) { return m.MsgType, nil }
 
 // eventHeadWire is the part of the `event` object common to all events.
 type eventHeadWire struct {
@@ -277,42 +181,31 @@ type eventHeadWire struct {
 	ServicerUserID string    `json:"servicer_userid,omitempty"`
 }
 
-func eventHead(t EventType, h *Header) eventHeadWire {
-	return eventHeadWire{EventType: t, OpenKFID: h.OpenKFID, ExternalUserID: h.ExternalUserID, ServicerUserID: h.ServicerUserID}
-}
-
-// eventWire is an `event` object of any known event type: the head plus the
-// body of every event type. No two bodies share a field name, so one
-// json.Unmarshal decodes a well-formed event (the fast path); the exact path
-// decodes the head, then only the body of its event type.
+// eventWire is an `event` object as Encode writes it: the members of the
+// head, then those of the event type's body.
 type eventWire struct {
-	eventHeadWire
-	enterSessionBody
-	msgSendFailBody
-	servicerStatusChangeBody
-	sessionStatusChangeBody
-	recallBody
-	rejectSwitchBody
+	head eventHeadWire
+	body any
 }
 
-// body returns a pointer to the body of event type t, or nil when t is not
-// a known event type.
-func (w *eventWire) body(t EventType) any {
-	switch t {
-	case EventEnterSession:
-		return &w.enterSessionBody
-	case EventMsgSendFail:
-		return &w.msgSendFailBody
-	case EventServicerStatusChange:
-		return &w.servicerStatusChangeBody
-	case EventSessionStatusChange:
-		return &w.sessionStatusChangeBody
-	case EventUserRecallMsg, EventServicerRecallMsg:
-		return &w.recallBody
-	case EventRejectCustomerMsgSwitchChange:
-		return &w.rejectSwitchBody
+// event returns the msgtype and payload of the event of type t, header h and body.
+func event(t EventType, h *Header, body any) (MsgType, any) {
+	head := eventHeadWire{EventType: t, OpenKFID: h.OpenKFID, ExternalUserID: h.ExternalUserID, ServicerUserID: h.ServicerUserID}
+	return TypeEvent, eventWire{head, body}
+}
+
+// MarshalJSON implements json.Marshaler: one object of the head's and the
+// body's members.
+func (w eventWire) MarshalJSON() ([]byte, error) {
+	head, err := marshal(w.head)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	body, err := marshal(w.body)
+	if err != nil || len(body) <= len("{}") {
+		return head, err
+	}
+	return append(append(head[:len(head)-1], ','), body[1:]...), nil
 }
 
 type enterSessionBody struct {
@@ -328,14 +221,30 @@ type wechatChannelsWire struct {
 	Scene        flexUint32 `json:"scene"`
 }
 
+func (m *EnterSession) wire() (MsgType, any) {
+	b := enterSessionBody{Scene: m.Scene, SceneParam: m.SceneParam, WelcomeCode: m.WelcomeCode}
+	if c := m.WechatChannels; c != nil {
+		b.WechatChannels = &wechatChannelsWire{Nickname: c.Nickname, ShopNickname: c.ShopNickname, Scene: flexUint32(c.Scene)}
+	}
+	return event(EventEnterSession, &m.Header, b)
+}
+
 type msgSendFailBody struct {
 	FailMsgID string   `json:"fail_msgid"`
 	FailType  FailType `json:"fail_type"`
 }
 
+func (m *MsgSendFail) wire() (MsgType, any) {
+	return event(EventMsgSendFail, &m.Header, msgSendFailBody{FailMsgID: m.FailMsgID, FailType: m.FailType})
+}
+
 type servicerStatusChangeBody struct {
 	Status   ServicerStatus `json:"status"`
 	StopType StopType       `json:"stop_type"`
+}
+
+func (m *ServicerStatusChange) wire() (MsgType, any) {
+	return event(EventServicerStatusChange, &m.Header, servicerStatusChangeBody{Status: m.Status, StopType: m.StopType})
 }
 
 type sessionStatusChangeBody struct {
@@ -345,44 +254,30 @@ type sessionStatusChangeBody struct {
 	MsgCode           string     `json:"msg_code,omitempty"`
 }
 
+func (m *SessionStatusChange) wire() (MsgType, any) {
+	return event(EventSessionStatusChange, &m.Header, sessionStatusChangeBody{
+		ChangeType: m.ChangeType, OldServicerUserID: m.OldServicerUserID, NewServicerUserID: m.NewServicerUserID, MsgCode: m.MsgCode,
+	})
+}
+
 type recallBody struct {
 	RecallMsgID string `json:"recall_msgid"`
+}
+
+func (m *UserRecallMsg) wire() (MsgType, any) {
+	return event(EventUserRecallMsg, &m.Header, recallBody{RecallMsgID: m.RecallMsgID})
+}
+
+func (m *ServicerRecallMsg) wire() (MsgType, any) {
+	return event(EventServicerRecallMsg, &m.Header, recallBody{RecallMsgID: m.RecallMsgID})
 }
 
 type rejectSwitchBody struct {
 	RejectSwitch RejectSwitch `json:"reject_switch"`
 }
 
-// The encoded forms of the events: head and body.
-
-type enterSessionWire struct {
-	eventHeadWire
-	enterSessionBody
-}
-
-type msgSendFailWire struct {
-	eventHeadWire
-	msgSendFailBody
-}
-
-type servicerStatusChangeWire struct {
-	eventHeadWire
-	servicerStatusChangeBody
-}
-
-type sessionStatusChangeWire struct {
-	eventHeadWire
-	sessionStatusChangeBody
-}
-
-type recallWire struct {
-	eventHeadWire
-	recallBody
-}
-
-type rejectSwitchWire struct {
-	eventHeadWire
-	rejectSwitchBody
+func (m *RejectCustomerMsgSwitchChange) wire() (MsgType, any) {
+	return event(EventRejectCustomerMsgSwitchChange, &m.Header, rejectSwitchBody{RejectSwitch: m.RejectSwitch})
 }
 
 // flexString decodes a JSON string or a JSON number (kept as its literal

@@ -1,0 +1,89 @@
+package syncmsg
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestValidAgreesWithEncodingJSON(t *testing.T) {
+	for _, s := range validSeeds() {
+		assert.Equal(t, json.Valid([]byte(s)), valid([]byte(s)), "%q", s)
+	}
+}
+
+// FuzzValid: valid is json.Valid.
+func FuzzValid(f *testing.F) {
+	for _, s := range validSeeds() {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := valid(b), json.Valid(b); got != want {
+			t.Fatalf("valid(%q) = %t, json.Valid says %t", b, got, want)
+		}
+	})
+}
+
+func validSeeds() []string {
+	return []string{
+		``, ` `, `{}`, ` {} `, `{`, `}`, `[]`, `[1,]`, `[,1]`, `{"a":1,}`, `{"a" 1}`, `{"a":}`, `{1:2}`,
+		`{"a":[1,{"b":null}],"c":"d"}`, `"x"`, `"\u00e9\n\"\\\/"`, `"\u00g0"`, `"\x"`, "\"\x01\"", `"ab`,
+		`"\`, `"\u12`, "\"\xff\"", `0`, `-0`, `01`, `-`, `1.`, `1.5`, `.5`, `1e`, `1e+`, `1E-7`, `-12.5e3`,
+		`true`, `tru`, `truex`, `false`, `null`, `nul`, `nulll`, `{"a":1}{}`, `{"a":1} x`, "\t{\r\n}\n",
+		strings.Repeat("[", 10000) + strings.Repeat("]", 10000),
+		strings.Repeat("[", 10001) + strings.Repeat("]", 10001),
+		strings.Repeat(`{"a":`, 10000) + "1" + strings.Repeat("}", 10000),
+	}
+}
+
+// FuzzScan holds the hand-written readers of scan.go to encoding/json's
+// answers on every valid JSON object: decodeHeader and decodeEventHead to
+// json.Unmarshal into headerWire and eventHeadWire (the same fields, and an
+// error exactly when json has one), and member to a json.RawMessage field.
+func FuzzScan(f *testing.F) {
+	files, err := filepath.Glob(filepath.Join("testdata", "syncmsg", "*.json"))
+	require.NoError(f, err)
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		require.NoError(f, err)
+		f.Add(b)
+	}
+	for _, s := range []string{
+		`{"MSGID":"a","msgid":null,"MsgType":"text","text":1,"TEXT":{"content":"x"}}`,
+		`{"msgid":"a","msgid":7,"send_time":1.5,"origin":4294967296,"msgtype":"\u0074ext"}`,
+		`{"open_\u212afid":"k","ſervicer_userid":"s","external_userid":"\ud800é\n","event_type":[]}`,
+		`{"send_time":-9223372036854775808,"origin":-0,"msgtype":{"a":"}"},"text":"\"}"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, obj []byte) {
+		if !json.Valid(obj) || !isObject(obj) {
+			return
+		}
+		h, err := decodeHeader(obj)
+		var hw headerWire
+		jsonErr := json.Unmarshal(obj, &hw)
+		require.Equal(t, jsonErr == nil, err == nil, "header error %v, json's %v", err, jsonErr)
+		require.Equal(t, headerWire{
+			MsgID: h.MsgID, OpenKFID: h.OpenKFID, ExternalUserID: h.ExternalUserID, SendTime: h.SendTime,
+			Origin: h.Origin, ServicerUserID: h.ServicerUserID, MsgType: h.MsgType,
+		}, hw)
+
+		ew, err := decodeEventHead(obj)
+		var jw eventHeadWire
+		jsonErr = json.Unmarshal(obj, &jw)
+		require.Equal(t, jsonErr == nil, err == nil, "event head error %v, json's %v", err, jsonErr)
+		require.Equal(t, jw, ew)
+
+		var raw struct {
+			Text json.RawMessage `json:"text"`
+		}
+		require.NoError(t, json.Unmarshal(obj, &raw))
+		require.Equal(t, string(raw.Text), string(member(obj, "text")))
+	})
+}
