@@ -206,9 +206,7 @@ func checkStep(ctx context.Context, srv *kftest.Server, store storage.Store, kfi
 	sent []kftest.Sent, stateBefore int, errs []error) []string {
 	var diffs []string
 	for _, err := range errs {
-		if d := "error: " + err.Error(); !slices.Contains(diffs, d) { // a when may run twice
-			diffs = append(diffs, d)
-		}
+		diffs = append(diffs, "error: "+err.Error())
 	}
 	e := st.Expect
 	if e == nil {
