@@ -51,6 +51,7 @@ func TestScrub(t *testing.T) {
 		{"escaped secret inside another escaped value", "q=xa%2Fb", []string{"a/b"}, "q=xa%2Fb"},
 		{"secret starting with a separator", "x/tail", []string{"/tail"}, "xREDACTED"},
 		{"non-ASCII borders", "密钥abc。", []string{"abc"}, "密钥REDACTED。"},
+		{"a long secret glued to other text", "errmsg 0tok-secret1", []string{"tok-secret"}, "errmsg 0REDACTED1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

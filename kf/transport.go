@@ -341,22 +341,34 @@ func redactURL(raw string) string {
 	return u.String()
 }
 
-// scrub replaces every whole occurrence of a non-empty secret in s with
-// REDACTED, also of its query-escaped form. An occurrence is whole when it is
-// not part of a longer run of ID characters (see [isIDByte]): a short secret
-// "abc" is replaced in "corpsecret=abc&x" or "secret abc." but leaves the corp
-// ID "ww0123abcdef" and an earlier REDACTED alone.
+// scrub replaces the occurrences of each non-empty secret in s with REDACTED,
+// also of its query-escaped form. A secret of at least minScrubAnywhere bytes
+// (real secrets and tokens are far longer) is replaced wherever it stands, so
+// it never leaks glued to other text. A shorter one is replaced only where it
+// is whole, not part of a longer run of ID characters (see [isIDByte]): "abc"
+// is replaced in "corpsecret=abc&x" or "secret abc." but leaves the corp ID
+// "ww0123abcdef" and an earlier REDACTED alone.
 func scrub(s string, secrets ...string) string {
 	for _, sec := range secrets {
 		if sec == "" {
 			continue
 		}
-		s = replaceWhole(s, sec)
+		s = replaceSecret(s, sec)
 		if esc := url.QueryEscape(sec); esc != sec {
-			s = replaceWhole(s, esc)
+			s = replaceSecret(s, esc)
 		}
 	}
 	return s
+}
+
+// minScrubAnywhere is the length from which scrub replaces a secret inside other text.
+const minScrubAnywhere = 8
+
+func replaceSecret(s, sec string) string {
+	if len(sec) >= minScrubAnywhere {
+		return strings.ReplaceAll(s, sec, redacted)
+	}
+	return replaceWhole(s, sec)
 }
 
 // replaceWhole replaces the whole occurrences of v in s with REDACTED. A side
