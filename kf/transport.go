@@ -141,13 +141,13 @@ func retryDelay(err error, sent, idempotent bool, bo *backoff.Backoff, p RetryPo
 	)
 	switch {
 	case errors.As(err, &ae):
-		switch ae.Code {
-		case -1, 45033:
-			return bo.Next(), true
-		case 45009:
+		switch {
+		case !RetryableCode(ae.Code):
+			return 0, false
+		case ae.Code == 45009: // the frequency limit
 			return p.RateLimitDelay + bo.Next(), true
 		}
-		return 0, false
+		return bo.Next(), true
 	case errors.As(err, &he):
 		// WeCom may have processed the request behind a failing proxy.
 		return bo.Next(), he.Retryable() && (idempotent || !sent)
