@@ -58,7 +58,7 @@ type Bot struct {
 	pullCtx context.Context // cancelled when shutdown starts: no new pulls or messages
 	workCtx context.Context // cancelled when the shutdown grace period ends
 	pullers sync.WaitGroup
-	sem     chan struct{} // bounds conversations handled at once
+	workers *workers // handle conversations, at most WithConcurrency at once
 }
 
 // New returns a bot that pulls and replies through client and keeps its state in store.
@@ -105,7 +105,7 @@ func New(client Client, store storage.Store, opts ...Option) (*Bot, error) {
 		corpID:   corpID,
 		owner:    o.owner,
 		accounts: make(map[string]*account),
-		sem:      make(chan struct{}, o.concurrency),
+		workers:  newWorkers(o.concurrency),
 	}
 	for _, id := range o.accounts {
 		b.accountLocked(id)
@@ -335,6 +335,7 @@ func (b *Bot) Run(ctx context.Context) error {
 		cancelWork()
 		<-done
 	}
+	b.workers.drain()
 
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.opts.shutdownTimeout)
 	defer cancel()

@@ -79,15 +79,9 @@ func (b *Bot) dispatchPage(stop, work context.Context, openKFID string, msgs []s
 		mu.Unlock()
 	}
 	for _, g := range order {
-		select {
-		case b.sem <- struct{}{}:
-		case <-stop.Done():
-			fail()
-			wg.Wait()
-			return false, handledIn(order)
-		}
-		wg.Go(func() {
-			defer func() { <-b.sem }()
+		wg.Add(1)
+		ok := b.workers.do(stop, func() {
+			defer wg.Done()
 			for _, m := range g.msgs {
 				if stop.Err() != nil {
 					fail()
@@ -100,6 +94,12 @@ func (b *Bot) dispatchPage(stop, work context.Context, openKFID string, msgs []s
 				}
 			}
 		})
+		if !ok {
+			wg.Done()
+			fail()
+			wg.Wait()
+			return false, handledIn(order)
+		}
 	}
 	wg.Wait()
 	return complete, handledIn(order)

@@ -249,6 +249,7 @@ func (b *Bot) Pull(ctx context.Context, openKFID string) error {
 	a.running, a.dirty = true, false
 	b.mu.Unlock()
 	defer func() {
+		b.workers.drain() // leave no worker behind
 		b.mu.Lock()
 		a.running = false
 		b.mu.Unlock()
