@@ -64,6 +64,7 @@ type Server struct {
 	media        map[string]*mediaObject
 	sent         []Sent
 	msgSeq       uint64
+	forgotten    uint64 // log items forgotten, over all accounts
 	sendSeq      uint64
 	codeSeq      uint64
 	mediaSeq     uint64

@@ -31,16 +31,43 @@ type account struct {
 	name    string
 	ordinal uint32
 
-	log []entry
+	log    []entry
+	base   int        // absolute log position of log[0]; the items before it are forgotten
+	handed int        // the highest position handed out as next_cursor
+	live   []liveMark // positions a usable cursor may still name, ascending in pos and exp
 
 	tokens      map[string]time.Time // callback token → issued
 	tokenQueue  []tokenRec           // issue order, for pruning
 	latestToken string
 
 	sessions  map[string]*session
-	msgIDs    map[string]struct{} // outbound msgids accepted
+	msgIDs    map[string]struct{} // outbound msgids accepted within the retention
+	msgIDExp  []msgIDRec          // msgIDs in acceptance order, for forgetting
 	servicers map[string]*servicer
 	srvOrder  []string
+}
+
+type msgIDRec struct {
+	id  string
+	exp time.Time
+}
+
+// forgetMsgIDsLocked forgets the outbound msgids accepted a retention ago
+// or longer.
+func (a *account) forgetMsgIDsLocked(now time.Time) {
+	i := 0
+	for i < len(a.msgIDExp) && !now.Before(a.msgIDExp[i].exp) {
+		delete(a.msgIDs, a.msgIDExp[i].id)
+		a.msgIDExp[i] = msgIDRec{}
+		i++
+	}
+	a.msgIDExp = a.msgIDExp[i:]
+}
+
+// rememberMsgIDLocked records an accepted outbound msgid for the retention.
+func (s *Server) rememberMsgIDLocked(a *account, id string, now time.Time) {
+	a.msgIDs[id] = struct{}{}
+	a.msgIDExp = append(a.msgIDExp, msgIDRec{id: id, exp: now.Add(s.cfg.retention)})
 }
 
 type session struct {
@@ -306,8 +333,10 @@ func (s *Server) CallbackToken(openKFID string) string {
 	return ""
 }
 
-// Items returns a copy of every msg_list item of the account, in log order.
-// Safe for concurrent use.
+// Items returns a copy of every msg_list item of the account the server
+// still keeps, in log order: all of them, unless a short [WithRetention]
+// let it forget the items every usable cursor has passed. Safe for
+// concurrent use.
 func (s *Server) Items(openKFID string) []json.RawMessage {
 	s.mu.Lock()
 	defer s.mu.Unlock()
