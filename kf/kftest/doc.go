@@ -28,6 +28,9 @@
 //     with expires_in 7200 ([WithTokenTTL]); older tokens stay valid until
 //     they expire. Using a token: missing 41001, unknown 40014, expired (or
 //     after [Server.ExpireTokens]) 42001. [Server.TokenRequests] counts calls.
+//     Access and callback tokens carry their issue time under a MAC that
+//     binds them to the server (and a callback token to its account), so
+//     the server keeps no record per token.
 //   - A message log per KF account (open_kfid), filled by AddText,
 //     AddMenuClick, AddImage, AddItem, EnterSession, AddServicerText,
 //     ServicerPickUp/Transfer/End, SetServicerStatus, UserRecall and

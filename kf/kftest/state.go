@@ -21,11 +21,6 @@ type entry struct {
 	sendTime int64
 }
 
-type tokenRec struct {
-	token  string
-	issued time.Time
-}
-
 type account struct {
 	id      string
 	name    string
@@ -36,9 +31,7 @@ type account struct {
 	handed int        // the highest position handed out as next_cursor
 	live   []liveMark // positions a usable cursor may still name, ascending in pos and exp
 
-	tokens      map[string]time.Time // callback token → issued
-	tokenQueue  []tokenRec           // issue order, for pruning
-	latestToken string
+	latestToken string // the newest callback token; tokens are self-checking (tokens.go)
 
 	sessions  map[string]*session
 	msgIDs    map[string]struct{} // outbound msgids accepted within the retention
@@ -131,7 +124,6 @@ func (s *Server) accountLocked(openKFID string) *account {
 		id:        openKFID,
 		name:      openKFID,
 		ordinal:   uint32(len(s.accountOrder)),
-		tokens:    make(map[string]time.Time),
 		sessions:  make(map[string]*session),
 		msgIDs:    make(map[string]struct{}),
 		servicers: make(map[string]*servicer),
@@ -226,28 +218,8 @@ func (s *Server) randStringLocked(prefix string, n int) string {
 }
 
 func (s *Server) issueCallbackTokenLocked(a *account, now time.Time) string {
-	// Prune tokens that can no longer be accepted.
-	for len(a.tokenQueue) > 0 && now.Sub(a.tokenQueue[0].issued) > CallbackTokenTTL {
-		delete(a.tokens, a.tokenQueue[0].token)
-		a.tokenQueue[0] = tokenRec{}
-		a.tokenQueue = a.tokenQueue[1:]
-	}
-	tok := s.randStringLocked("ENC", 40)
-	a.tokens[tok] = now
-	a.tokenQueue = append(a.tokenQueue, tokenRec{token: tok, issued: now})
-	a.latestToken = tok
-	return tok
-}
-
-// validCallbackTokenLocked reports whether tok was issued for a and is at
-// most 10 minutes old.
-func validCallbackToken(a *account, tok string, now time.Time) bool {
-	issued, ok := a.tokens[tok]
-	if !ok {
-		return false
-	}
-	age := now.Sub(issued)
-	return age <= CallbackTokenTTL && age >= -CallbackTokenTTL
+	a.latestToken = s.newCallbackTokenLocked(a, now)
+	return a.latestToken
 }
 
 // issueCodeLocked creates an event code bound to the session's current state

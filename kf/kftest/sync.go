@@ -136,7 +136,7 @@ func (s *Server) handleSyncMsg(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, e)
 		return
 	}
-	if req.Token != nil && !validCallbackToken(a, *req.Token, now) {
+	if req.Token != nil && !s.validCallbackToken(a, *req.Token, now) {
 		s.mu.Unlock()
 		s.writeErr(w, errf(ErrCodeInvalidMsgToken, "invalid msg token"))
 		return
