@@ -133,7 +133,7 @@
 //
 // A Server is safe for concurrent use. Each request takes one short critical
 // section; items are stored pre-encoded and a cursor names a log position,
-// so paging costs O(page). Randomness (cursor salt, tokens, codes, empty
+// so paging costs O(page). Randomness (cursor and token salts, codes, empty
 // pages, random faults) comes from one source seeded by [WithSeed]; a
 // single-goroutine run with a fixed seed and clock ([WithClock]) is
 // reproducible. The package has no dependency on package testing.
