@@ -42,14 +42,15 @@ type fake struct {
 	errors map[string]int64 // non-ok answers by "errcode N" or "HTTP N"
 }
 
-// startFake starts the fake WeCom on 127.0.0.1 with a seeded random source.
-func startFake(seed int64) (*fake, error) {
+// startFake starts the fake WeCom on 127.0.0.1 with a seeded random source and the
+// given options.
+func startFake(seed int64, opts ...kftest.Option) (*fake, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("fake wecom: listen: %w", err)
 	}
 	f := &fake{
-		srv:    kftest.NewUnstartedServer(kftest.WithSeed(seed)),
+		srv:    kftest.NewUnstartedServer(append([]kftest.Option{kftest.WithSeed(seed)}, opts...)...),
 		url:    "http://" + ln.Addr().String(),
 		ln:     ln,
 		rng:    rand.New(rand.NewPCG(uint64(seed), 0x6b666265)),

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/kfbot/kfbot/kf/kftest"
 )
 
 // loadConfig is one load run.
@@ -64,7 +66,7 @@ func (r *LoadResult) OK() bool {
 }
 
 func runLoad(ctx context.Context, cfg loadConfig) (*LoadResult, error) {
-	f, err := startFake(cfg.seed)
+	f, err := startFake(cfg.seed, kftest.WithRetention(loadRetention))
 	if err != nil {
 		return nil, err
 	}

@@ -62,7 +62,7 @@ func (s *Server) callbackTokenFor(openKFID string) (token string, now time.Time,
 	defer s.mu.Unlock()
 	a := s.accountLocked(openKFID)
 	token = a.latestToken
-	if token == "" || !validCallbackToken(a, token, now) {
+	if token == "" || !s.validCallbackToken(a, token, now) {
 		token = s.issueCallbackTokenLocked(a, now)
 	}
 	return token, now, s.nonceLocked()

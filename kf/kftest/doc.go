@@ -28,6 +28,9 @@
 //     with expires_in 7200 ([WithTokenTTL]); older tokens stay valid until
 //     they expire. Using a token: missing 41001, unknown 40014, expired (or
 //     after [Server.ExpireTokens]) 42001. [Server.TokenRequests] counts calls.
+//     Access and callback tokens carry their issue time under a MAC that
+//     binds them to the server (and a callback token to its account), so
+//     the server keeps no record per token.
 //   - A message log per KF account (open_kfid), filled by AddText,
 //     AddMenuClick, AddImage, AddItem, EnterSession, AddServicerText,
 //     ServicerPickUp/Transfer/End, SetServicerStatus, UserRecall and
@@ -45,6 +48,15 @@
 //     0/1; [Server.SetEmptyPageRate] inserts empty pages with has_more 1.
 //     A token must have been issued for that account and be at most 10
 //     minutes old, else 95007.
+//   - Forgetting: the server forgets the items every usable cursor has
+//     passed. A cursor handed out as next_cursor or presented within the
+//     retention ([WithRetention], default [Retention], 72 hours) keeps
+//     working — an engine replaying from its last saved cursor after a
+//     crash gets the same items again — and items no next_cursor has
+//     passed are always kept. A cursor that points before what was
+//     forgotten fails with [ErrCodeCursorExpired] ("cursor expired") rather
+//     than returning other items; [Server.Items] returns what is kept and
+//     [Server.Stats] how much.
 //   - kf/send_msg: touser, open_kfid, msgtype required; msgid optional, 1–32
 //     bytes of [0-9a-zA-Z_-] (else 40058), unique per account
 //     ([ErrCodeDuplicateMsgID]), generated when absent and echoed; payloads
@@ -80,11 +92,13 @@
 // # Undocumented error codes
 //
 // WeCom does not document the errcode for a duplicate send msgid, for an
-// unknown/used/expired send_msg_on_event code or for a foreign cursor. The
-// fake answers all three with 40058 (invalid parameter), distinguished by
-// errmsg ("msgid duplicated", "invalid code" / "code already used" / "code
-// expired", "invalid cursor"); the constants [ErrCodeDuplicateMsgID],
-// [ErrCodeInvalidEventCode] and [ErrCodeInvalidCursor] name them. Every
+// unknown/used/expired send_msg_on_event code, for a foreign cursor or for
+// a cursor older than its retention. The fake answers all four with 40058
+// (invalid parameter), distinguished by errmsg ("msgid duplicated",
+// "invalid code" / "code already used" / "code expired", "invalid cursor",
+// "cursor expired"); the constants [ErrCodeDuplicateMsgID],
+// [ErrCodeInvalidEventCode], [ErrCodeInvalidCursor] and
+// [ErrCodeCursorExpired] name them. Every
 // errmsg carries a WeCom-style ", hint: […], more info at …" suffix, so
 // clients must key on errcode.
 //
@@ -108,14 +122,18 @@
 // A program (such as `kfbot simulate`) embeds the fake by creating a server,
 // pointing its kf client at [Server.URL] (or using [Server.Transport]) and
 // setting [Server.OnAppend] to poke its engine — directly, or by sending
-// [Server.NewCallbackRequest] to its callback router. Memory grows with the
-// message log and the recorded sends; [Server.ResetSent] drops the latter.
+// [Server.NewCallbackRequest] to its callback router. A long run stays flat
+// in memory when it sets a short [WithRetention] (the log then keeps only
+// the items of the last retention's pulls and the outbound msgids of the
+// last retention's sends) and calls [Server.ResetSent] now and then (the
+// recorded sends are kept until then, for [Server.Sent] and
+// [Server.SentTo]). Sessions and customers stay, one per customer.
 //
 // # Concurrency and determinism
 //
 // A Server is safe for concurrent use. Each request takes one short critical
 // section; items are stored pre-encoded and a cursor names a log position,
-// so paging costs O(page). Randomness (cursor salt, tokens, codes, empty
+// so paging costs O(page). Randomness (cursor and token salts, codes, empty
 // pages, random faults) comes from one source seeded by [WithSeed]; a
 // single-goroutine run with a fixed seed and clock ([WithClock]) is
 // reproducible. The package has no dependency on package testing.

@@ -56,16 +56,18 @@ type config struct {
 	seeded      bool
 	tokenTTL    time.Duration
 	strictAccts bool
+	retention   time.Duration
 }
 
 func defaultConfig() config {
 	return config{
-		corpID:   DefaultCorpID,
-		secret:   DefaultSecret,
-		cbToken:  DefaultCallbackToken,
-		cbAESKey: DefaultEncodingAESKey,
-		clock:    time.Now,
-		tokenTTL: DefaultTokenTTL,
+		corpID:    DefaultCorpID,
+		secret:    DefaultSecret,
+		cbToken:   DefaultCallbackToken,
+		cbAESKey:  DefaultEncodingAESKey,
+		clock:     time.Now,
+		tokenTTL:  DefaultTokenTTL,
+		retention: Retention,
 	}
 }
 
@@ -122,4 +124,31 @@ func WithTokenTTL(d time.Duration) Option {
 // default such accounts are created on first use.
 func WithStrictAccounts() Option {
 	return func(c *config) { c.strictAccts = true }
+}
+
+// WithRetention sets how long the server keeps what a client may present
+// again after a crash or restart:
+//
+//   - the items a cursor can reach: a sync_msg cursor handed out (as
+//     next_cursor) or presented within d keeps working. Items before every
+//     such cursor's position, and before the newest next_cursor, are
+//     forgotten; a cursor pointing before them then fails with
+//     [ErrCodeCursorExpired]. Items no next_cursor has passed yet are
+//     always kept.
+//   - the outbound msgids accepted by send_msg and send_msg_on_event: a
+//     msgid is rejected as a duplicate for d after it was accepted, then
+//     forgotten.
+//
+// The default is [Retention] (72 hours, as long as WeCom keeps sync_msg
+// data), under which a request without a cursor still sees every item of
+// the last 3 days. A long in-process load run sets a short d (seconds to a
+// minute: longer than the bot under test ever takes between pulling a page
+// and presenting its saved cursor again) to keep memory flat; see
+// [Server.Stats]. d ≤ 0 is ignored.
+func WithRetention(d time.Duration) Option {
+	return func(c *config) {
+		if d > 0 {
+			c.retention = d
+		}
+	}
 }

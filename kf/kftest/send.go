@@ -480,6 +480,7 @@ func (s *Server) acceptSendLocked(req *sendRequest, refs []mediaRef, now time.Ti
 	if e != nil {
 		return "", e
 	}
+	a.forgetMsgIDsLocked(now)
 	if req.MsgID != nil {
 		if _, dup := a.msgIDs[*req.MsgID]; dup {
 			return "", errf(ErrCodeDuplicateMsgID, "msgid duplicated")
@@ -510,7 +511,7 @@ func (s *Server) acceptSendLocked(req *sendRequest, refs []mediaRef, now time.Ti
 			}
 		}
 	}
-	a.msgIDs[msgID] = struct{}{}
+	s.rememberMsgIDLocked(a, msgID, now)
 	ss.quota--
 	if ss.state == StateUntreated {
 		ss.setState(StateBot)
@@ -608,6 +609,7 @@ func (s *Server) acceptEventSendLocked(req *sendRequest, now time.Time) (string,
 	}
 	a := s.accountLocked(ec.openKFID)
 	// A retried send (same msgid) learns that it was accepted before.
+	a.forgetMsgIDsLocked(now)
 	if req.MsgID != nil {
 		if _, dup := a.msgIDs[*req.MsgID]; dup {
 			return "", Sent{}, errf(ErrCodeDuplicateMsgID, "msgid duplicated")
@@ -637,7 +639,7 @@ func (s *Server) acceptEventSendLocked(req *sendRequest, now time.Time) (string,
 			}
 		}
 	}
-	a.msgIDs[msgID] = struct{}{}
+	s.rememberMsgIDLocked(a, msgID, now)
 	ec.used = true
 	if ec.kind == codeWelcome {
 		ss.welcomed, ss.lastWelcome = true, now

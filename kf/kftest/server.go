@@ -48,11 +48,10 @@ type Server struct {
 
 	cb callbackState
 
-	// access tokens
-	tokMu    sync.RWMutex
-	tokRand  *rand.Rand
-	tokens   map[string]*accessToken
-	tokenSeq uint64
+	// access tokens: self-checking (tokens.go), no record per token
+	tokenSalt      uint64 // immutable after construction
+	tokenSeq       atomic.Uint64
+	expiredThrough atomic.Uint64 // tokens with seq ≤ this are expired (ExpireTokens)
 
 	// everything else
 	mu           sync.Mutex
@@ -64,6 +63,8 @@ type Server struct {
 	media        map[string]*mediaObject
 	sent         []Sent
 	msgSeq       uint64
+	cbSeq        uint64 // callback tokens issued
+	forgotten    uint64 // log items forgotten, over all accounts
 	sendSeq      uint64
 	codeSeq      uint64
 	mediaSeq     uint64
@@ -75,11 +76,6 @@ type Server struct {
 	faultCodes   []int
 	latency      time.Duration
 	overrides    map[string]http.Handler
-}
-
-type accessToken struct {
-	expires time.Time
-	expired bool
 }
 
 // endpoint names, relative to /cgi-bin/.
@@ -143,8 +139,7 @@ func NewUnstartedServer(opts ...Option) *Server {
 	s := &Server{
 		cfg:        cfg,
 		calls:      make(map[string]*atomic.Int64, len(endpoints)),
-		tokRand:    rand.New(rand.NewPCG(seed, 0x6b66746f6b656e)),
-		tokens:     make(map[string]*accessToken),
+		tokenSalt:  rand.New(rand.NewPCG(seed, 0x6b66746f6b656e)).Uint64(),
 		rng:        rand.New(rand.NewPCG(seed, 0x6b6674657374)),
 		accounts:   make(map[string]*account),
 		customers:  make(map[string]*customer),
@@ -327,11 +322,7 @@ func (s *Server) TokenRequests() int { return s.Calls(pathGetToken) }
 // ExpireTokens makes every access token issued so far expired: using one
 // fails with 42001. Tokens issued afterwards are valid.
 func (s *Server) ExpireTokens() {
-	s.tokMu.Lock()
-	defer s.tokMu.Unlock()
-	for _, t := range s.tokens {
-		t.expired = true
-	}
+	s.expiredThrough.Store(s.tokenSeq.Load())
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
@@ -380,14 +371,7 @@ func (s *Server) auth(r *http.Request) *apiError {
 	if tok == "" {
 		return errf(ErrCodeAccessTokenMissing, "access_token missing")
 	}
-	now := s.now()
-	s.tokMu.RLock()
-	t, ok := s.tokens[tok]
-	var expired bool
-	if ok {
-		expired = t.expired || !now.Before(t.expires)
-	}
-	s.tokMu.RUnlock()
+	ok, expired := s.checkAccessToken(tok, s.now())
 	switch {
 	case !ok:
 		return errf(ErrCodeInvalidAccessToken, "invalid access_token")
@@ -417,19 +401,7 @@ func (s *Server) handleGetToken(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, errf(ErrCodeInvalidSecret, "invalid credential, access_token is invalid or not latest"))
 		return
 	}
-	now := s.now()
-	s.tokMu.Lock()
-	s.tokenSeq++
-	b := make([]byte, 0, 64)
-	b = append(b, "kftest_at_"...)
-	b = strconv.AppendUint(b, s.tokenSeq, 10)
-	b = append(b, '_')
-	for range 32 {
-		b = append(b, alnum[s.tokRand.IntN(62)])
-	}
-	tok := string(b)
-	s.tokens[tok] = &accessToken{expires: now.Add(s.cfg.tokenTTL)}
-	s.tokMu.Unlock()
+	tok := s.newAccessToken(s.now())
 
 	extra := make([]byte, 0, 96)
 	extra = append(extra, `,"access_token":"`...)

@@ -21,26 +21,46 @@ type entry struct {
 	sendTime int64
 }
 
-type tokenRec struct {
-	token  string
-	issued time.Time
-}
-
 type account struct {
 	id      string
 	name    string
 	ordinal uint32
 
-	log []entry
+	log    []entry
+	base   int        // absolute log position of log[0]; the items before it are forgotten
+	handed int        // the highest position handed out as next_cursor
+	live   []liveMark // positions a usable cursor may still name, ascending in pos and exp
 
-	tokens      map[string]time.Time // callback token → issued
-	tokenQueue  []tokenRec           // issue order, for pruning
-	latestToken string
+	latestToken string // the newest callback token; tokens are self-checking (tokens.go)
 
 	sessions  map[string]*session
-	msgIDs    map[string]struct{} // outbound msgids accepted
+	msgIDs    map[string]struct{} // outbound msgids accepted within the retention
+	msgIDExp  []msgIDRec          // msgIDs in acceptance order, for forgetting
 	servicers map[string]*servicer
 	srvOrder  []string
+}
+
+type msgIDRec struct {
+	id  string
+	exp time.Time
+}
+
+// forgetMsgIDsLocked forgets the outbound msgids accepted a retention ago
+// or longer.
+func (a *account) forgetMsgIDsLocked(now time.Time) {
+	i := 0
+	for i < len(a.msgIDExp) && !now.Before(a.msgIDExp[i].exp) {
+		delete(a.msgIDs, a.msgIDExp[i].id)
+		a.msgIDExp[i] = msgIDRec{}
+		i++
+	}
+	a.msgIDExp = a.msgIDExp[i:]
+}
+
+// rememberMsgIDLocked records an accepted outbound msgid for the retention.
+func (s *Server) rememberMsgIDLocked(a *account, id string, now time.Time) {
+	a.msgIDs[id] = struct{}{}
+	a.msgIDExp = append(a.msgIDExp, msgIDRec{id: id, exp: now.Add(s.cfg.retention)})
 }
 
 type session struct {
@@ -104,7 +124,6 @@ func (s *Server) accountLocked(openKFID string) *account {
 		id:        openKFID,
 		name:      openKFID,
 		ordinal:   uint32(len(s.accountOrder)),
-		tokens:    make(map[string]time.Time),
 		sessions:  make(map[string]*session),
 		msgIDs:    make(map[string]struct{}),
 		servicers: make(map[string]*servicer),
@@ -199,28 +218,8 @@ func (s *Server) randStringLocked(prefix string, n int) string {
 }
 
 func (s *Server) issueCallbackTokenLocked(a *account, now time.Time) string {
-	// Prune tokens that can no longer be accepted.
-	for len(a.tokenQueue) > 0 && now.Sub(a.tokenQueue[0].issued) > CallbackTokenTTL {
-		delete(a.tokens, a.tokenQueue[0].token)
-		a.tokenQueue[0] = tokenRec{}
-		a.tokenQueue = a.tokenQueue[1:]
-	}
-	tok := s.randStringLocked("ENC", 40)
-	a.tokens[tok] = now
-	a.tokenQueue = append(a.tokenQueue, tokenRec{token: tok, issued: now})
-	a.latestToken = tok
-	return tok
-}
-
-// validCallbackTokenLocked reports whether tok was issued for a and is at
-// most 10 minutes old.
-func validCallbackToken(a *account, tok string, now time.Time) bool {
-	issued, ok := a.tokens[tok]
-	if !ok {
-		return false
-	}
-	age := now.Sub(issued)
-	return age <= CallbackTokenTTL && age >= -CallbackTokenTTL
+	a.latestToken = s.newCallbackTokenLocked(a, now)
+	return a.latestToken
 }
 
 // issueCodeLocked creates an event code bound to the session's current state
@@ -306,8 +305,10 @@ func (s *Server) CallbackToken(openKFID string) string {
 	return ""
 }
 
-// Items returns a copy of every msg_list item of the account, in log order.
-// Safe for concurrent use.
+// Items returns a copy of every msg_list item of the account the server
+// still keeps, in log order: all of them, unless a short [WithRetention]
+// let it forget the items every usable cursor has passed. Safe for
+// concurrent use.
 func (s *Server) Items(openKFID string) []json.RawMessage {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -136,7 +136,7 @@ func (s *Server) handleSyncMsg(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, e)
 		return
 	}
-	if req.Token != nil && !validCallbackToken(a, *req.Token, now) {
+	if req.Token != nil && !s.validCallbackToken(a, *req.Token, now) {
 		s.mu.Unlock()
 		s.writeErr(w, errf(ErrCodeInvalidMsgToken, "invalid msg token"))
 		return
@@ -145,12 +145,17 @@ func (s *Server) handleSyncMsg(w http.ResponseWriter, r *http.Request) {
 	var start int
 	if req.Cursor != nil {
 		idx, ok := s.decodeCursor(*req.Cursor, a.ordinal)
-		if !ok || idx > n {
+		switch {
+		case !ok || idx > a.base+n:
 			s.mu.Unlock()
 			s.writeErr(w, errf(ErrCodeInvalidCursor, "invalid cursor"))
 			return
+		case idx < a.base:
+			s.mu.Unlock()
+			s.writeErr(w, errf(ErrCodeCursorExpired, "cursor expired: the messages it points to are no longer kept, sync without a cursor"))
+			return
 		}
-		start = idx
+		start = idx - a.base
 	} else {
 		// Without a cursor: from the earliest item of the last 3 days.
 		cutoff := now.Add(-Retention).Unix()
@@ -162,6 +167,8 @@ func (s *Server) handleSyncMsg(w http.ResponseWriter, r *http.Request) {
 	}
 	items := a.log[start:end:end]
 	ordinal := a.ordinal
+	next := a.base + end
+	s.markLocked(a, now, a.base+start, next)
 	s.mu.Unlock()
 
 	hasMore := end < n
@@ -172,7 +179,7 @@ func (s *Server) handleSyncMsg(w http.ResponseWriter, r *http.Request) {
 	b := make([]byte, 0, size)
 	b = append(b, okPrefix...)
 	b = append(b, `,"next_cursor":"`...)
-	b = s.appendCursor(b, ordinal, end)
+	b = s.appendCursor(b, ordinal, next)
 	b = append(b, `","has_more":`...)
 	if hasMore {
 		b = append(b, '1')

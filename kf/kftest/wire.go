@@ -60,6 +60,13 @@ const (
 	// ErrCodeInvalidCursor answers a sync_msg whose cursor was not issued by
 	// this server for this account, with errmsg "invalid cursor". Undocumented.
 	ErrCodeInvalidCursor = 40058
+	// ErrCodeCursorExpired answers a sync_msg whose cursor points before
+	// the items the server has forgotten (see [WithRetention]), with errmsg
+	// "cursor expired". WeCom documents no errcode for a cursor older than
+	// its 3-day retention (UNCONFIRMED); the fake answers 40058, invalid
+	// parameter, like the other undocumented cases, so a client must drop
+	// the cursor and read without one.
+	ErrCodeCursorExpired = 40058
 )
 
 // maxBody caps JSON request bodies.
