@@ -28,6 +28,7 @@ type msgState struct {
 	replies int // index of the next reply, for deterministic outbound msgids
 	logger  *slog.Logger
 	values  []keyValue // Context.Set
+	sent    []string   // send-log keys of the sends confirmed for this message, to mark done
 }
 
 type keyValue struct{ key, value any }

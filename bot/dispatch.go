@@ -215,20 +215,31 @@ func (b *Bot) process(stop, work context.Context, root HandlerFunc, msg syncmsg.
 	}
 	if work.Err() != nil || isTransient(herr) {
 		// Cut off by the shutdown deadline, or WeCom/the network/the store failed for now:
-		// leave the message unmarked so it is handled again on the next pass; the send log
-		// keeps replies that did go out from repeating.
+		// leave the message unmarked so it is handled again on the next pass, with the sends
+		// that went out marked done so that they are not repeated (if this write fails, their
+		// pending marks still keep them from reaching the customer twice).
+		if len(c.state.sent) > 0 {
+			batch := &storage.Batch{Sent: c.state.sent, DedupTTL: b.opts.dedupTTL}
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(work), 5*time.Second)
+			err := b.store.Apply(ctx, batch)
+			cancel()
+			if err != nil {
+				b.logStoreError(h, "mark sends done", err)
+			}
+		}
 		return false, herr
 	}
 
+	// Everything the message did becomes durable at once: its session, its processed
+	// mark and its confirmed sends.
+	batch := &storage.Batch{Seen: dedupKey, Sent: c.state.sent, DedupTTL: b.opts.dedupTTL}
 	if sess != nil {
 		sess.LastSeen = start
 		sess.LastMsgID = h.MsgID
-		if err := b.store.PutSession(work, sess, b.opts.sessionTTL); err != nil {
-			b.logStoreError(h, "save session", err)
-			return false, err
-		}
+		batch.Session, batch.SessionTTL = sess, b.opts.sessionTTL
 	}
-	if ok, err := b.markProcessed(work, h, dedupKey); !ok {
+	if err := b.store.Apply(work, batch); err != nil {
+		b.logStoreError(h, "save the message's session, processed mark and sends", err)
 		return false, err
 	}
 	if burst != nil {

@@ -192,6 +192,13 @@ func (f *fullDisk) SetSendState(ctx context.Context, id string, st storage.SendS
 	return f.Store.SetSendState(ctx, id, st, ttl)
 }
 
+func (f *fullDisk) Apply(ctx context.Context, b *storage.Batch) error {
+	if err := f.refuse("apply"); err != nil {
+		return err
+	}
+	return f.Store.Apply(ctx, b)
+}
+
 func (f *fullDisk) AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (storage.Lease, error) {
 	if err := f.refuse("acquire lease"); err != nil {
 		return storage.Lease{}, err

@@ -90,7 +90,7 @@ func (c *Context) send(m kf.OutMessage) error {
 	idx := c.state.replies
 	c.state.replies++
 	outID := OutMsgID(c.head.OpenKFID, c.head.MsgID, strconv.FormatInt(int64(idx), 36))
-	err := c.bot.deliver(c.ctx, c.Logger, c.head.OpenKFID, outID, func(ctx context.Context) error {
+	err := c.deliver(outID, func(ctx context.Context) error {
 		_, err := c.bot.client.SendMsg(ctx, kf.SendMsgRequest{
 			ToUser: c.head.ExternalUserID, OpenKFID: c.head.OpenKFID, MsgID: outID, Message: m,
 		})
@@ -114,20 +114,21 @@ func stopsReplies(err error) bool {
 		errors.Is(err, kf.ErrSendTimeLimit) || errors.Is(err, kf.ErrNoConsultation48h)
 }
 
-// deliver runs send at most once per outID (of account openKFID) across crashes, using the
-// store's send log: a send confirmed before is not repeated; a send that was in flight
-// when the process died is tried again, and if WeCom then refuses it (the msgid is
-// already used) it counts as delivered. log gives the message's logger, built only when
-// something is logged.
-func (b *Bot) deliver(ctx context.Context, log func() *slog.Logger, openKFID, outID string, send func(context.Context) error) error {
-	key := storage.OutboundKey(b.account(openKFID), outID)
+// deliver runs send at most once per outID across crashes, using the store's send log: a
+// send confirmed before is not repeated; a send that was in flight when the process died
+// is tried again, and if WeCom then refuses it (the msgid is already used) it counts as
+// delivered. A send is marked pending before it is made; its done mark is kept in the
+// message's state and written with the message's other effects (see Bot.process).
+func (c *Context) deliver(outID string, send func(context.Context) error) error {
+	b, ctx := c.bot, c.ctx
+	key := storage.OutboundKey(b.account(c.head.OpenKFID), outID)
 	prior, err := b.store.SendState(ctx, key)
 	if err != nil {
 		return fmt.Errorf("%w: read send log: %w", errStore, err)
 	}
 	if prior == storage.SendDone {
 		b.opts.observer.Reply(ReplyReplayed, 0)
-		log().LogAttrs(ctx, slog.LevelInfo, "bot: reply already delivered before a restart; not sending again",
+		c.Logger().LogAttrs(ctx, slog.LevelInfo, "bot: reply already delivered before a restart; not sending again",
 			slog.String(LogKeyOutMsgID, outID))
 		return nil
 	}
@@ -142,22 +143,17 @@ func (b *Bot) deliver(ctx context.Context, log func() *slog.Logger, openKFID, ou
 		if prior == storage.SendPending && code > 0 && !stopsReplies(err) && !isRetryableCode(code) {
 			// The earlier attempt may have reached WeCom before the crash; WeCom refuses a
 			// reused msgid, which is the proof. Count it as delivered rather than guess twice.
-			log().LogAttrs(ctx, slog.LevelWarn, "bot: resend after a restart was refused; treating the first send as delivered",
+			c.Logger().LogAttrs(ctx, slog.LevelWarn, "bot: resend after a restart was refused; treating the first send as delivered",
 				slog.String(LogKeyOutMsgID, outID), slog.Int(LogKeyErrCode, code))
 			b.opts.observer.Reply(ReplyReplayed, code)
-			return b.markSent(ctx, key)
+			c.state.sent = append(c.state.sent, key)
+			return nil
 		}
 		b.opts.observer.Reply(ReplyFailed, code)
 		return err
 	}
 	b.opts.observer.Reply(ReplyOK, 0)
-	return b.markSent(ctx, key)
-}
-
-func (b *Bot) markSent(ctx context.Context, key string) error {
-	if err := b.store.SetSendState(ctx, key, storage.SendDone, b.opts.dedupTTL); err != nil {
-		return fmt.Errorf("%w: write send log: %w", errStore, err)
-	}
+	c.state.sent = append(c.state.sent, key)
 	return nil
 }
 
@@ -243,7 +239,7 @@ func (c *Context) WelcomeText(s string) error { return c.Welcome(kf.Text{Content
 // [0-9a-zA-Z_-] and must not be a number (numbers are reply indexes).
 func (c *Context) SendOnEvent(code, tag string, m kf.OutMessage) error {
 	outID := OutMsgID(c.head.OpenKFID, c.head.MsgID, tag)
-	err := c.bot.deliver(c.ctx, c.Logger, c.head.OpenKFID, outID, func(ctx context.Context) error {
+	err := c.deliver(outID, func(ctx context.Context) error {
 		_, err := c.bot.client.SendMsgOnEvent(ctx, kf.SendMsgOnEventRequest{Code: code, MsgID: outID, Message: m})
 		return err
 	})

@@ -291,3 +291,33 @@ func (m *Memory) Close() error {
 	}
 	return nil
 }
+
+// Apply implements [Batcher].
+func (m *Memory) Apply(ctx context.Context, b *Batch) error {
+	if err := CheckBatch(b); err != nil {
+		return err
+	}
+	var data []byte
+	if b.Session != nil {
+		var err error
+		if data, err = b.Session.MarshalBinary(); err != nil {
+			return fmt.Errorf("storage: apply: put session: %w", err)
+		}
+	}
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	now := m.now()
+	if b.Session != nil {
+		m.sessions.put(b.Session.Conversation, data, now.Add(b.SessionTTL))
+	}
+	if b.Seen != "" {
+		m.seen.put(b.Seen, struct{}{}, now.Add(b.DedupTTL))
+	}
+	for _, id := range b.Sent {
+		m.sends.put(id, SendDone, now.Add(b.DedupTTL))
+	}
+	m.wrote(now)
+	return nil
+}

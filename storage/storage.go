@@ -169,5 +169,6 @@ type Store interface {
 	SessionStore
 	SendLog
 	Leaser
+	Batcher
 	io.Closer
 }

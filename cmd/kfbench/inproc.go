@@ -53,6 +53,7 @@ type inproc struct {
 	f        *fake
 	b        *bot.Bot
 	store    storage.Store
+	ops      *countingStore // store wraps it: kfbot's store operations
 	dir      string
 	hs       *http.Server
 	url      string
@@ -84,7 +85,8 @@ func startInproc(f *fake, cfg inprocConfig) (_ *inproc, err error) {
 		return nil, fmt.Errorf("unknown store %q (memory or badger)", cfg.store)
 	}
 	client := kf.NewClient(f.srv.CorpID(), f.srv.Secret(), kf.WithBaseURL(f.url), kf.WithLogger(quietLog))
-	p.b, err = bot.New(client, p.store, bot.WithLogger(quietLog), bot.WithConcurrency(cfg.concurrency),
+	p.ops = &countingStore{Store: p.store}
+	p.b, err = bot.New(client, p.ops, bot.WithLogger(quietLog), bot.WithConcurrency(cfg.concurrency),
 		bot.WithColdStartAge(0), bot.WithAccounts(cfg.accounts...))
 	if err != nil {
 		return nil, err

@@ -54,7 +54,11 @@ type LoadResult struct {
 	PeakRSSMiB         float64 `json:"peak_rss_mib"`
 	HeapMiB            float64 `json:"heap_mib"`
 	RulesLoadMs        float64 `json:"rules_load_ms,omitempty"`
-	OfCeiling          float64 `json:"of_ceiling,omitempty"`
+	// StoreReadsPerMsg and StoreWritesPerMsg are kfbot's store calls per answered message
+	// (in process only; a batch is one write).
+	StoreReadsPerMsg  float64 `json:"store_reads_per_msg,omitempty"`
+	StoreWritesPerMsg float64 `json:"store_writes_per_msg,omitempty"`
+	OfCeiling         float64 `json:"of_ceiling,omitempty"`
 
 	Counts
 	CloseError string `json:"close_error,omitempty"`
@@ -130,6 +134,10 @@ func runLoad(ctx context.Context, cfg loadConfig) (*LoadResult, error) {
 	}
 	res.RSSMiB, res.PeakRSSMiB, res.HeapMiB = mibs(w.last.RSS), mibs(w.last.PeakRSS), mibs(w.last.Heap)
 	res.collect(d)
+	if p, ok := tg.(*inproc); ok && res.Answered > 0 {
+		n := float64(res.Answered)
+		res.StoreReadsPerMsg, res.StoreWritesPerMsg = float64(p.ops.reads.Load())/n, float64(p.ops.writes.Load())/n
+	}
 	return res, nil
 }
 

@@ -74,6 +74,10 @@ func printLoad(w io.Writer, r *LoadResult) {
 		mem += fmt.Sprintf("; rules loaded in %.0f ms", r.RulesLoadMs)
 	}
 	fmt.Fprintln(w, mem)
+	if r.StoreReadsPerMsg+r.StoreWritesPerMsg > 0 {
+		fmt.Fprintf(w, "   store        %.2f operations per message (%.2f reads, %.2f writes)\n",
+			r.StoreReadsPerMsg+r.StoreWritesPerMsg, r.StoreReadsPerMsg, r.StoreWritesPerMsg)
+	}
 	fmt.Fprintf(w, "   exactly once sent %s, answered %s, lost %d, duplicated %d, unexpected %d",
 		num(r.Sent), num(r.Answered), r.Lost, r.Duplicated, r.Unexpected)
 	if r.PokeErrors > 0 || r.Repokes > 0 {

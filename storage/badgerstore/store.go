@@ -485,6 +485,47 @@ func (s *Store) SetSendState(ctx context.Context, msgID string, st storage.SendS
 	return nil
 }
 
+// Apply implements [storage.Batcher]: one transaction writes the whole batch.
+func (s *Store) Apply(ctx context.Context, b *storage.Batch) error {
+	if err := storage.CheckBatch(b); err != nil {
+		return fmt.Errorf("badgerstore: apply: %w", err)
+	}
+	if err := s.beginWrite(ctx); err != nil {
+		return fmt.Errorf("badgerstore: apply: %w", err)
+	}
+	defer s.mu.RUnlock()
+	now := s.now()
+	var sess []byte
+	if b.Session != nil {
+		var err error
+		if sess, err = b.Session.AppendBinary(appendExpiry(make([]byte, 0, 256), now.Add(b.SessionTTL))); err != nil {
+			return fmt.Errorf("badgerstore: apply: put session: %w", err)
+		}
+	}
+	err := s.db.Update(func(txn *badger.Txn) error {
+		if b.Session != nil {
+			if err := txn.SetEntry(entry(sessionKey(b.Session.Conversation), sess, b.SessionTTL)); err != nil {
+				return err
+			}
+		}
+		if b.Seen != "" {
+			if err := txn.SetEntry(entry(idKey(kindSeen, b.Seen), appendExpiry(nil, now.Add(b.DedupTTL)), b.DedupTTL)); err != nil {
+				return err
+			}
+		}
+		for _, id := range b.Sent {
+			if err := txn.SetEntry(entry(idKey(kindSend, id), sendValue(now.Add(b.DedupTTL), storage.SendDone), b.DedupTTL)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("badgerstore: apply: %w", err)
+	}
+	return nil
+}
+
 // getLease returns the unexpired lease stored under name, if any.
 func getLease(txn *badger.Txn, name string, now time.Time) (storage.Lease, bool, error) {
 	item, err := txn.Get(idKey(kindLease, name))

@@ -65,6 +65,8 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) storage
 		{"Lease/Expiry", testLeaseExpiry, realLeaseExpiry},
 		{"Lease/Concurrent", testLeaseConcurrent, nil},
 		{"Lease/Invalid", testLeaseInvalid, nil},
+		{"Batch/Apply", testBatchApply, realBatchApply},
+		{"Batch/Invalid", testBatchInvalid, nil},
 		{"Corp/Isolation", testCorpIsolation, nil},
 		{"Context/Canceled", testCanceled, nil},
 		{"Close", testClose, nil},
