@@ -192,6 +192,13 @@ func (f *fullDisk) SetSendState(ctx context.Context, id string, st storage.SendS
 	return f.Store.SetSendState(ctx, id, st, ttl)
 }
 
+func (f *fullDisk) BeginSend(ctx context.Context, id string, ttl time.Duration) (storage.SendState, error) {
+	if err := f.refuse("begin send"); err != nil {
+		return storage.SendNone, err
+	}
+	return f.Store.BeginSend(ctx, id, ttl)
+}
+
 func (f *fullDisk) Apply(ctx context.Context, b *storage.Batch) error {
 	if err := f.refuse("apply"); err != nil {
 		return err

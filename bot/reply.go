@@ -122,20 +122,15 @@ func stopsReplies(err error) bool {
 func (c *Context) deliver(outID string, send func(context.Context) error) error {
 	b, ctx := c.bot, c.ctx
 	key := storage.OutboundKey(b.account(c.head.OpenKFID), outID)
-	prior, err := b.store.SendState(ctx, key)
+	prior, err := b.store.BeginSend(ctx, key, b.opts.dedupTTL) // marks a new send pending
 	if err != nil {
-		return fmt.Errorf("%w: read send log: %w", errStore, err)
+		return fmt.Errorf("%w: write send log: %w", errStore, err)
 	}
 	if prior == storage.SendDone {
 		b.opts.observer.Reply(ReplyReplayed, 0)
 		c.Logger().LogAttrs(ctx, slog.LevelInfo, "bot: reply already delivered before a restart; not sending again",
 			slog.String(LogKeyOutMsgID, outID))
 		return nil
-	}
-	if prior == storage.SendNone {
-		if err := b.store.SetSendState(ctx, key, storage.SendPending, b.opts.dedupTTL); err != nil {
-			return fmt.Errorf("%w: write send log: %w", errStore, err)
-		}
 	}
 	err = send(ctx)
 	if err != nil {

@@ -321,3 +321,24 @@ func (m *Memory) Apply(ctx context.Context, b *Batch) error {
 	m.wrote(now)
 	return nil
 }
+
+// BeginSend implements [SendLog].
+func (m *Memory) BeginSend(ctx context.Context, msgID string, ttl time.Duration) (SendState, error) {
+	if msgID == "" {
+		return SendNone, errEmptyID
+	}
+	if ttl <= 0 {
+		ttl = DefaultDedupTTL
+	}
+	if err := m.lock(ctx); err != nil {
+		return SendNone, err
+	}
+	defer m.mu.Unlock()
+	now := m.now()
+	if st, ok := m.sends.get(msgID, now); ok {
+		return st, nil
+	}
+	m.sends.put(msgID, SendPending, now.Add(ttl))
+	m.wrote(now)
+	return SendNone, nil
+}

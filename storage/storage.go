@@ -140,6 +140,10 @@ type SendLog interface {
 	// SetSendState records st for msgID for ttl (≤ 0 means [DefaultDedupTTL]). Setting
 	// [SendNone] removes the record. An empty msgID or an invalid state is an error.
 	SetSendState(ctx context.Context, msgID string, st SendState, ttl time.Duration) error
+	// BeginSend atomically records msgID as [SendPending] for ttl (≤ 0: [DefaultDedupTTL])
+	// unless it is recorded and unexpired, and returns the state it had: [SendNone] when
+	// this call recorded it. One call instead of SendState and SetSendState before a send.
+	BeginSend(ctx context.Context, msgID string, ttl time.Duration) (SendState, error)
 }
 
 // Lease is a named, owned, expiring lock, granted by a [Leaser].

@@ -79,3 +79,8 @@ func (s *countingStore) ReleaseLease(ctx context.Context, name, owner string) er
 	s.writes.Add(1)
 	return s.Store.ReleaseLease(ctx, name, owner)
 }
+
+func (s *countingStore) BeginSend(ctx context.Context, id string, ttl time.Duration) (storage.SendState, error) {
+	s.writes.Add(1)
+	return s.Store.BeginSend(ctx, id, ttl)
+}

@@ -485,6 +485,50 @@ func (s *Store) SetSendState(ctx context.Context, msgID string, st storage.SendS
 	return nil
 }
 
+// BeginSend implements [storage.SendLog]: it reads and writes msgID in one transaction,
+// and retries on a conflict, which then sees the winner's record.
+func (s *Store) BeginSend(ctx context.Context, msgID string, ttl time.Duration) (storage.SendState, error) {
+	if msgID == "" {
+		return storage.SendNone, errEmptyID
+	}
+	if ttl <= 0 {
+		ttl = storage.DefaultDedupTTL
+	}
+	if err := s.beginWrite(ctx); err != nil {
+		return storage.SendNone, fmt.Errorf("badgerstore: begin send: %w", err)
+	}
+	defer s.mu.RUnlock()
+	key := idKey(kindSend, msgID)
+	prior := storage.SendNone
+	err := s.update(ctx, func(txn *badger.Txn, now time.Time) error {
+		prior = storage.SendNone
+		item, err := txn.Get(key)
+		switch {
+		case errors.Is(err, badger.ErrKeyNotFound):
+		case err != nil:
+			return err
+		default:
+			if err := item.Value(func(v []byte) error {
+				exp, st, err := decodeSend(v)
+				if err == nil && live(exp, now) {
+					prior = st
+				}
+				return err
+			}); err != nil {
+				return err
+			}
+		}
+		if prior != storage.SendNone {
+			return nil
+		}
+		return txn.SetEntry(entry(key, sendValue(now.Add(ttl), storage.SendPending), ttl))
+	})
+	if err != nil {
+		return storage.SendNone, fmt.Errorf("badgerstore: begin send %s: %w", msgID, err)
+	}
+	return prior, nil
+}
+
 // Apply implements [storage.Batcher]: one transaction writes the whole batch.
 func (s *Store) Apply(ctx context.Context, b *storage.Batch) error {
 	if err := storage.CheckBatch(b); err != nil {

@@ -2,7 +2,10 @@ package storagetest
 
 import (
 	"errors"
+	"fmt"
 	"math"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -123,4 +126,70 @@ func testBatchInvalid(t *testing.T, s storage.Store, _ *Clock) {
 		_, err = s.Session(ctx, conv)
 		assert.ErrorIs(t, err, storage.ErrNotFound, "%s: nothing written", name)
 	}
+}
+
+// testBeginSend: BeginSend records a new msgid as pending and reports SendNone, reports an
+// existing state without changing it, starts again after expiry, and of concurrent calls
+// with one msgid exactly one records it.
+func testBeginSend(t *testing.T, s storage.Store, c *Clock) {
+	ctx := t.Context()
+	st, err := s.BeginSend(ctx, "a", time.Minute)
+	require.NoError(t, err)
+	assert.Equal(t, storage.SendNone, st, "a new msgid")
+	st, err = s.SendState(ctx, "a")
+	require.NoError(t, err)
+	assert.Equal(t, storage.SendPending, st, "recorded as pending")
+	st, err = s.BeginSend(ctx, "a", time.Hour)
+	require.NoError(t, err)
+	assert.Equal(t, storage.SendPending, st, "pending from an earlier attempt")
+
+	require.NoError(t, s.SetSendState(ctx, "b", storage.SendDone, time.Hour))
+	st, err = s.BeginSend(ctx, "b", time.Hour)
+	require.NoError(t, err)
+	assert.Equal(t, storage.SendDone, st)
+	st, err = s.SendState(ctx, "b")
+	require.NoError(t, err)
+	assert.Equal(t, storage.SendDone, st, "a done send stays done")
+
+	c.Advance(time.Minute) // a's first record expires; the second call did not extend it
+	st, err = s.BeginSend(ctx, "a", 0)
+	require.NoError(t, err)
+	assert.Equal(t, storage.SendNone, st, "expired: recorded again")
+
+	_, err = s.BeginSend(ctx, "", time.Hour)
+	assert.Error(t, err, "empty msgid")
+
+	const workers = 8
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := range 200 {
+				st, err := s.BeginSend(ctx, fmt.Sprintf("c-%d", i), time.Hour)
+				if assert.NoError(t, err) && st == storage.SendNone {
+					wins.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, int32(200), wins.Load(), "exactly one call records each msgid")
+}
+
+// realBeginSend is testBeginSend without the clock: a pending record expires after ttl.
+func realBeginSend(t *testing.T, s storage.Store, rt *realTime) {
+	ctx := t.Context()
+	st, err := s.BeginSend(ctx, "a", rt.ttl)
+	require.NoError(t, err)
+	assert.Equal(t, storage.SendNone, st)
+	st, err = s.BeginSend(ctx, "a", rt.ttl)
+	require.NoError(t, err)
+	assert.Equal(t, storage.SendPending, st)
+	rt.expire(t, "begun send", func() (bool, error) {
+		st, err := s.SendState(ctx, "a")
+		return st == storage.SendNone, err
+	})
+	st, err = s.BeginSend(ctx, "a", rt.ttl)
+	require.NoError(t, err)
+	assert.Equal(t, storage.SendNone, st, "expired: recorded again")
 }

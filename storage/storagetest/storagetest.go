@@ -61,6 +61,7 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) storage
 		{"SendLog/States", testSendStates, nil},
 		{"SendLog/TTL", testSendTTL, realSendTTL},
 		{"SendLog/Invalid", testSendInvalid, nil},
+		{"SendLog/BeginSend", testBeginSend, realBeginSend},
 		{"Lease/Exclusive", testLeaseExclusive, realLeaseExclusive},
 		{"Lease/Expiry", testLeaseExpiry, realLeaseExpiry},
 		{"Lease/Concurrent", testLeaseConcurrent, nil},
