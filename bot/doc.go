@@ -28,8 +28,13 @@
 //     replays the page from the old cursor.
 //   - Processed msgids are remembered for 3 days and skipped on replay.
 //   - Every reply carries a msgid derived from the inbound msgid and the reply's index
-//     ([OutMsgID]); a send log in the store records sends in flight and confirmed, so a
-//     replayed message never reaches the customer twice.
+//     ([OutMsgID]). Before the send, the send log marks it pending (one BeginSend, which
+//     also tells a retry that it was sent before); after the handler, one atomic write
+//     (storage.Batch) stores the session, the processed mark and the done marks together.
+//     A crash before that write replays the message with its old session; a send marked
+//     done is skipped, one marked pending is repeated with the same msgid, which WeCom
+//     refuses as a duplicate and the engine then counts as delivered. So a replayed
+//     message never reaches the customer twice, and its effects count once.
 //   - Cold start: with no cursor yet, messages older than 5 minutes are skipped
 //     ([WithColdStartAge]), so a fresh deploy never answers days-old history.
 //
