@@ -103,36 +103,42 @@ func syncDir(dir string) error {
 // replaying a log into a smaller memtable aborts the process. A clean Close removes
 // them, so they exist only after a crash or while the store is open.
 func walMemTableSize(dir string) (int64, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return 0, err
-	}
+	wals, err := writeAheadLogs(dir)
 	var size int64
-	for _, e := range entries {
-		if !strings.HasSuffix(e.Name(), ".mem") || !e.Type().IsRegular() {
-			continue
-		}
-		info, err := e.Info()
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return 0, err
-		}
-		size = max(size, (info.Size()+1)/2)
+	for _, w := range wals {
+		size = max(size, (w.Size()+1)/2)
 	}
-	return size, nil
+	return size, err
 }
 
 // removeEmptyWALs deletes the empty write-ahead logs (*.mem) in dir and returns their
 // names. A process killed between creating a log and sizing it leaves one; it holds
 // nothing, and Badger refuses to open a directory that has one (dgraph-io/badger#2207).
 func removeEmptyWALs(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
+	wals, err := writeAheadLogs(dir)
 	if err != nil {
 		return nil, err
 	}
 	var removed []string
+	for _, w := range wals {
+		if w.Size() != 0 {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, w.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return removed, err
+		}
+		removed = append(removed, w.Name())
+	}
+	return removed, nil
+}
+
+// writeAheadLogs returns the regular files *.mem in dir (those removed meanwhile left out).
+func writeAheadLogs(dir string) ([]fs.FileInfo, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []fs.FileInfo
 	for _, e := range entries {
 		if !strings.HasSuffix(e.Name(), ".mem") || !e.Type().IsRegular() {
 			continue
@@ -142,17 +148,11 @@ func removeEmptyWALs(dir string) ([]string, error) {
 			continue
 		}
 		if err != nil {
-			return removed, err
+			return out, err
 		}
-		if info.Size() != 0 {
-			continue
-		}
-		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return removed, err
-		}
-		removed = append(removed, e.Name())
+		out = append(out, info)
 	}
-	return removed, nil
+	return out, nil
 }
 
 // checkMemTable refuses a memtable size smaller than the one recorded in the options

@@ -225,17 +225,7 @@ func realLeaseExclusive(t *testing.T, s storage.Store, rt *realTime) {
 	assert.Equal(t, name, l.Name)
 	assert.Equal(t, "a", l.Owner)
 
-	_, err = s.AcquireLease(ctx, name, "b", time.Minute)
-	require.ErrorIs(t, err, storage.ErrLeaseHeld)
-	_, err = s.RenewLease(ctx, name, "b", time.Minute)
-	require.ErrorIs(t, err, storage.ErrLeaseNotHeld)
-	require.NoError(t, s.ReleaseLease(ctx, name, "b"), "release by a non-owner is a no-op")
-	_, err = s.AcquireLease(ctx, name, "b", time.Minute)
-	require.ErrorIs(t, err, storage.ErrLeaseHeld, "still held after the non-owner's release")
-
-	// Other names are independent.
-	_, err = s.AcquireLease(ctx, name+"2", "b", time.Minute)
-	require.NoError(t, err)
+	checkLeaseHeld(t, s, name, "b")
 
 	// Re-acquiring and renewing by the owner set the expiry anew.
 	before = time.Now()

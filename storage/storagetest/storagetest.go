@@ -518,6 +518,22 @@ func testSendInvalid(t *testing.T, s storage.Store, _ *Clock) {
 	assert.Equal(t, storage.SendNone, st)
 }
 
+// checkLeaseHeld checks that other, which does not hold name, can neither take, renew nor
+// release it, and that another name is free for it.
+func checkLeaseHeld(t *testing.T, s storage.Store, name, other string) {
+	t.Helper()
+	ctx := t.Context()
+	_, err := s.AcquireLease(ctx, name, other, time.Minute)
+	require.ErrorIs(t, err, storage.ErrLeaseHeld)
+	_, err = s.RenewLease(ctx, name, other, time.Minute)
+	require.ErrorIs(t, err, storage.ErrLeaseNotHeld)
+	require.NoError(t, s.ReleaseLease(ctx, name, other), "release by a non-owner is a no-op")
+	_, err = s.AcquireLease(ctx, name, other, time.Minute)
+	require.ErrorIs(t, err, storage.ErrLeaseHeld, "still held after the non-owner's release")
+	_, err = s.AcquireLease(ctx, name+"2", other, time.Minute)
+	require.NoError(t, err, "other names are independent")
+}
+
 func testLeaseExclusive(t *testing.T, s storage.Store, c *Clock) {
 	ctx := t.Context()
 	const name = "pull/wkAJ2GCAAASSm4"
@@ -527,17 +543,7 @@ func testLeaseExclusive(t *testing.T, s storage.Store, c *Clock) {
 	assert.Equal(t, "a", l.Owner)
 	assert.True(t, c.Now().Add(time.Minute).Equal(l.Expires), "expires %v", l.Expires)
 
-	_, err = s.AcquireLease(ctx, name, "b", time.Minute)
-	require.ErrorIs(t, err, storage.ErrLeaseHeld)
-	_, err = s.RenewLease(ctx, name, "b", time.Minute)
-	require.ErrorIs(t, err, storage.ErrLeaseNotHeld)
-	require.NoError(t, s.ReleaseLease(ctx, name, "b"), "release by a non-owner is a no-op")
-	_, err = s.AcquireLease(ctx, name, "b", time.Minute)
-	require.ErrorIs(t, err, storage.ErrLeaseHeld, "still held after the non-owner's release")
-
-	// Other names are independent.
-	_, err = s.AcquireLease(ctx, name+"2", "b", time.Minute)
-	require.NoError(t, err)
+	checkLeaseHeld(t, s, name, "b")
 
 	// Re-acquiring and renewing by the owner extend the lease.
 	c.Advance(30 * time.Second)
