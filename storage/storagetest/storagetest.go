@@ -534,6 +534,20 @@ func checkLeaseHeld(t *testing.T, s storage.Store, name, other string) {
 	require.NoError(t, err, "other names are independent")
 }
 
+// checkLeaseRelease checks that owner's release of name frees it for other, that owner
+// can no longer renew it, and that releasing a lease never acquired is a no-op.
+func checkLeaseRelease(t *testing.T, s storage.Store, name, owner, other string) {
+	t.Helper()
+	ctx := t.Context()
+	require.NoError(t, s.ReleaseLease(ctx, name, owner))
+	_, err := s.RenewLease(ctx, name, owner, time.Minute)
+	require.ErrorIs(t, err, storage.ErrLeaseNotHeld)
+	l, err := s.AcquireLease(ctx, name, other, time.Minute)
+	require.NoError(t, err)
+	assert.Equal(t, other, l.Owner)
+	require.NoError(t, s.ReleaseLease(ctx, "never-acquired", owner))
+}
+
 func testLeaseExclusive(t *testing.T, s storage.Store, c *Clock) {
 	ctx := t.Context()
 	const name = "pull/wkAJ2GCAAASSm4"
@@ -558,14 +572,7 @@ func testLeaseExclusive(t *testing.T, s storage.Store, c *Clock) {
 	_, err = s.AcquireLease(ctx, name, "b", time.Minute)
 	require.ErrorIs(t, err, storage.ErrLeaseHeld)
 
-	// Release frees it for another owner, and the old owner can no longer renew.
-	require.NoError(t, s.ReleaseLease(ctx, name, "a"))
-	_, err = s.RenewLease(ctx, name, "a", time.Minute)
-	require.ErrorIs(t, err, storage.ErrLeaseNotHeld)
-	l, err = s.AcquireLease(ctx, name, "b", time.Minute)
-	require.NoError(t, err)
-	assert.Equal(t, "b", l.Owner)
-	require.NoError(t, s.ReleaseLease(ctx, "never-acquired", "a"))
+	checkLeaseRelease(t, s, name, "a", "b")
 }
 
 func testLeaseExpiry(t *testing.T, s storage.Store, c *Clock) {
