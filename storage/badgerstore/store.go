@@ -437,21 +437,13 @@ func (s *Store) SendState(ctx context.Context, msgID string) (storage.SendState,
 		return storage.SendNone, fmt.Errorf("badgerstore: send state: %w", err)
 	}
 	defer s.mu.RUnlock()
-	st := storage.SendNone
+	var st storage.SendState
 	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(idKey(kindSend, msgID))
-		if err != nil {
-			return err
-		}
-		return item.Value(func(v []byte) error {
-			exp, got, err := decodeSend(v)
-			if err == nil && live(exp, s.now()) {
-				st = got
-			}
-			return err
-		})
+		var err error
+		st, err = sendState(txn, idKey(kindSend, msgID), s.now())
+		return err
 	})
-	if err != nil && !errors.Is(err, badger.ErrKeyNotFound) {
+	if err != nil {
 		return storage.SendNone, fmt.Errorf("badgerstore: send state %s: %w", msgID, err)
 	}
 	return st, nil
@@ -485,6 +477,26 @@ func (s *Store) SetSendState(ctx context.Context, msgID string, st storage.SendS
 	return nil
 }
 
+// sendState reads the unexpired send-log state under key, SendNone when there is none.
+func sendState(txn *badger.Txn, key []byte, now time.Time) (storage.SendState, error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return storage.SendNone, nil
+	}
+	if err != nil {
+		return storage.SendNone, err
+	}
+	st := storage.SendNone
+	err = item.Value(func(v []byte) error {
+		exp, got, err := decodeSend(v)
+		if err == nil && live(exp, now) {
+			st = got
+		}
+		return err
+	})
+	return st, err
+}
+
 // BeginSend implements [storage.SendLog]: it reads and writes msgID in one transaction,
 // and retries on a conflict, which then sees the winner's record.
 func (s *Store) BeginSend(ctx context.Context, msgID string, ttl time.Duration) (storage.SendState, error) {
@@ -501,25 +513,9 @@ func (s *Store) BeginSend(ctx context.Context, msgID string, ttl time.Duration) 
 	key := idKey(kindSend, msgID)
 	prior := storage.SendNone
 	err := s.update(ctx, func(txn *badger.Txn, now time.Time) error {
-		prior = storage.SendNone
-		item, err := txn.Get(key)
-		switch {
-		case errors.Is(err, badger.ErrKeyNotFound):
-		case err != nil:
+		var err error
+		if prior, err = sendState(txn, key, now); err != nil || prior != storage.SendNone {
 			return err
-		default:
-			if err := item.Value(func(v []byte) error {
-				exp, st, err := decodeSend(v)
-				if err == nil && live(exp, now) {
-					prior = st
-				}
-				return err
-			}); err != nil {
-				return err
-			}
-		}
-		if prior != storage.SendNone {
-			return nil
 		}
 		return txn.SetEntry(entry(key, sendValue(now.Add(ttl), storage.SendPending), ttl))
 	})
