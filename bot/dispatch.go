@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
-	"sync"
+
 	"time"
 
 	"github.com/kfbot/kfbot/kf/syncmsg"
@@ -14,113 +14,45 @@ import (
 )
 
 // Dispatch handles one message synchronously, exactly as a pulled message would be:
-// dedup, session, middleware, the first matching handler, replies, then marking it
+// dedup, session, middleware, the first matching handler, replies, then recording it
 // processed. It exists for tests and custom transports. It returns the handler's error
 // (which also went to the error handler) or a store failure. Safe for concurrent use,
 // but messages of one conversation must not be dispatched concurrently.
 func (b *Bot) Dispatch(ctx context.Context, msg syncmsg.Message) error {
 	root := b.freeze()
-	_, err := b.process(ctx, ctx, root, msg, nil)
-	return err
-}
-
-// dispatchPage handles one page: enter_session events first (their welcome codes live
-// 20 s), then everything else; each conversation in order, conversations in parallel up to
-// the concurrency bound. It reports whether every message was handled, i.e. whether the
-// cursor may move past the page.
-func (b *Bot) dispatchPage(stop, work context.Context, openKFID string, msgs []syncmsg.Message, cold bool) (bool, int) {
-	if len(msgs) == 0 {
-		return true, 0
+	c := groupConversations(b.corpID, []syncmsg.Message{msg})[0]
+	c.seen = make([]bool, 1)
+	h := msg.Head()
+	look := &storage.Lookup{}
+	if h.MsgID != "" {
+		look.Seen = []string{storage.InboundKey(b.account(h.OpenKFID), h.MsgID)}
 	}
-	now := b.opts.now()
-	msgs = b.filterPage(openKFID, msgs, cold, now)
-	if len(msgs) == 0 {
-		return true, 0
+	if c.conv.ExternalUserID != "" {
+		look.Sessions = []storage.Conversation{c.conv}
 	}
-
-	// Group by conversation, keeping page order inside each and first-appearance order
-	// across them; enter_session events lead.
-	groups := make(map[string]*conversation)
-	var order []*conversation
-	add := func(m syncmsg.Message) {
-		h := m.Head()
-		key := h.OpenKFID + "\x00" + h.ExternalUserID
-		g := groups[key]
-		if g == nil {
-			g = &conversation{}
-			groups[key] = g
-			order = append(order, g)
-		}
-		g.msgs = append(g.msgs, m)
-		if h.Origin == syncmsg.OriginCustomer {
-			g.newestCustomer = max(g.newestCustomer, h.SendTime)
+	if err := b.store.Load(ctx, look); err != nil {
+		b.logStoreError(h, "read the processed mark and session", err)
+		return err
+	}
+	if len(look.Seen) > 0 && look.SeenFound[0] {
+		b.skipDuplicate(ctx, h)
+		return nil
+	}
+	var sess *storage.Session
+	if len(look.Sessions) > 0 {
+		if sess = look.SessionsFound[0]; sess == nil {
+			sess = &storage.Session{Conversation: c.conv}
 		}
 	}
-	for _, m := range msgs {
-		if m.Head().EventType == syncmsg.EventEnterSession {
-			add(m)
-		}
+	ok, herr := b.handleMessage(ctx, root, msg, sess, c)
+	if ok {
+		c.session = sess
 	}
-	for _, m := range msgs {
-		if m.Head().EventType != syncmsg.EventEnterSession {
-			add(m)
-		}
+	if err := b.applyParts(context.WithoutCancel(ctx), []*conversation{c}, nil); err != nil {
+		b.logStoreError(h, "record the message's session, processed mark and sends", err)
+		return err
 	}
-
-	root := b.freeze()
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		complete = true
-	)
-	fail := func() {
-		mu.Lock()
-		complete = false
-		mu.Unlock()
-	}
-	for _, g := range order {
-		wg.Add(1)
-		ok := b.workers.do(stop, func() {
-			defer wg.Done()
-			for _, m := range g.msgs {
-				if stop.Err() != nil {
-					fail()
-					return
-				}
-				ok, _ := b.process(stop, work, root, m, g)
-				if !ok {
-					fail() // later messages of this conversation wait for the next pass
-					return
-				}
-			}
-		})
-		if !ok {
-			wg.Done()
-			fail()
-			wg.Wait()
-			return false, handledIn(order)
-		}
-	}
-	wg.Wait()
-	return complete, handledIn(order)
-}
-
-// handledIn counts the messages of the page's conversations that ran through the handlers
-// in this pass (not those skipped as already processed).
-func handledIn(order []*conversation) int {
-	n := 0
-	for _, g := range order {
-		n += g.handled
-	}
-	return n
-}
-
-// conversation is the part of a page that belongs to one conversation.
-type conversation struct {
-	msgs           []syncmsg.Message
-	opened         bool  // a customer message of the page has opened the reply window
-	handled        int   // messages handled in this pass (not skipped as duplicates)
-	newestCustomer int64 // send_time of the newest customer message in the page
+	return herr
 }
 
 // filterPage drops what must not reach handlers: history on a cold start, and messages the
@@ -159,105 +91,84 @@ func (b *Bot) filterPage(openKFID string, msgs []syncmsg.Message, cold bool, now
 	return out
 }
 
-// process handles one message. stop is checked before starting; work carries the handler.
-// ok is false when the message was not handled and must be pulled again (shutdown or a
-// transient failure); err is the handler's error. burst is the message's conversation in
-// the page (nil for Dispatch), see observeMessage.
-func (b *Bot) process(stop, work context.Context, root HandlerFunc, msg syncmsg.Message, burst *conversation) (ok bool, err error) {
-	if stop.Err() != nil {
-		return false, stop.Err()
-	}
-	h := msg.Head()
-	dedupKey := ""
-	if h.MsgID != "" {
-		dedupKey = storage.InboundKey(b.account(h.OpenKFID), h.MsgID)
-		seen, err := b.store.Seen(work, dedupKey)
-		if err != nil {
-			b.logStoreError(h, "check processed msgid", err)
-			return false, err
+// handleConversation handles a page's part of one conversation, in order, with the
+// conversation's live session (nil for messages without a customer). It returns false
+// when a message was not handled (shutdown, or a transient failure): the part then leaves
+// only its done sends, and it and the rest are handled again on the next pass. On success
+// the part leaves a snapshot of the session and the processed marks.
+func (b *Bot) handleConversation(stop, work context.Context, root HandlerFunc, c *conversation, sess *storage.Session) bool {
+	for i, m := range c.msgs {
+		if stop.Err() != nil {
+			c.marks = nil
+			return false
 		}
-		if seen {
-			b.opts.observer.Duplicate(h.OpenKFID)
-			b.log.LogAttrs(work, slog.LevelDebug, "bot: skipping a message already processed",
-				slog.String(LogKeyOpenKFID, h.OpenKFID), slog.String(LogKeyMsgID, h.MsgID))
+		if c.seen[i] {
+			b.skipDuplicate(work, m.Head())
+			continue
+		}
+		if ok, _ := b.handleMessage(work, root, m, sess, c); !ok {
+			c.marks = nil
+			return false
+		}
+	}
+	c.session = sess.Clone()
+	return true
+}
+
+// skipDuplicate reports a message skipped as already processed.
+func (b *Bot) skipDuplicate(ctx context.Context, h *syncmsg.Header) {
+	b.opts.observer.Duplicate(h.OpenKFID)
+	b.log.LogAttrs(ctx, slog.LevelDebug, "bot: skipping a message already processed",
+		slog.String(LogKeyOpenKFID, h.OpenKFID), slog.String(LogKeyMsgID, h.MsgID))
+}
+
+// handleMessage runs one message through the handlers with sess, and adds what it did to
+// part: its done sends always, its processed mark when it was handled. ok is false when
+// it was not handled and must be pulled again (cut off by shutdown, or a transient
+// failure of WeCom, the network or the store); herr is the handler's error.
+func (b *Bot) handleMessage(work context.Context, root HandlerFunc, msg syncmsg.Message, sess *storage.Session, part *conversation) (ok bool, herr error) {
+	h := msg.Head()
+	mark := ""
+	if h.MsgID != "" {
+		mark = storage.InboundKey(b.account(h.OpenKFID), h.MsgID)
+	}
+	if sess != nil {
+		if h.MsgID != "" && sess.LastMsgID == h.MsgID {
+			// Handled and saved before a crash that came before the msgid was marked (a
+			// store written by kfbot 1): its effects (quota, vars) are in the session
+			// already and must not count twice.
+			part.marks = append(part.marks, mark)
 			return true, nil
 		}
-	}
-
-	var sess *storage.Session
-	if h.ExternalUserID != "" {
-		conv := storage.Conversation{CorpID: b.corpID, OpenKFID: h.OpenKFID, ExternalUserID: h.ExternalUserID}
-		sess, err = b.store.Session(work, conv)
-		if errors.Is(err, storage.ErrNotFound) {
-			sess, err = &storage.Session{Conversation: conv}, nil
-		}
-		if err != nil {
-			b.logStoreError(h, "load session", err)
-			return false, err
-		}
-		if h.MsgID != "" && sess.LastMsgID == h.MsgID {
-			// Handled and saved before a crash that came before the msgid was marked: its
-			// effects (quota, vars) are in the session already and must not count twice.
-			return b.markProcessed(work, h, dedupKey)
-		}
-		b.observeMessage(sess, msg, h, burst)
+		b.observeMessage(sess, msg, h, part)
 	}
 
 	c := &Context{ctx: work, bot: b, msg: msg, head: h, state: &msgState{session: sess}}
 	start := b.opts.now()
 	b.opts.observer.Message(h.MsgType, h.EventType)
-	herr := b.runHandler(root, c)
+	herr = b.runHandler(root, c)
 	if _, nop := b.opts.observer.(NopObserver); !nop {
 		b.opts.observer.Handled(b.opts.now().Sub(start), herr)
 	}
 	if herr != nil {
 		b.handleError(c, herr)
 	}
+	// Sends that went out are marked done even when the message must be handled again,
+	// so that they are not repeated (were that write lost, their pending marks would
+	// still keep them from reaching the customer twice).
+	part.sent = append(part.sent, c.state.sent...)
 	if work.Err() != nil || isTransient(herr) {
-		// Cut off by the shutdown deadline, or WeCom/the network/the store failed for now:
-		// leave the message unmarked so it is handled again on the next pass, with the sends
-		// that went out marked done so that they are not repeated (if this write fails, their
-		// pending marks still keep them from reaching the customer twice).
-		if len(c.state.sent) > 0 {
-			batch := &storage.Batch{Sent: c.state.sent, DedupTTL: b.opts.dedupTTL}
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(work), 5*time.Second)
-			err := b.store.Apply(ctx, batch)
-			cancel()
-			if err != nil {
-				b.logStoreError(h, "mark sends done", err)
-			}
-		}
 		return false, herr
 	}
-
-	// Everything the message did becomes durable at once: its session, its processed
-	// mark and its confirmed sends.
-	batch := &storage.Batch{Seen: dedupKey, Sent: c.state.sent, DedupTTL: b.opts.dedupTTL}
 	if sess != nil {
 		sess.LastSeen = start
 		sess.LastMsgID = h.MsgID
-		batch.Session, batch.SessionTTL = sess, b.opts.sessionTTL
 	}
-	if err := b.store.Apply(work, batch); err != nil {
-		b.logStoreError(h, "save the message's session, processed mark and sends", err)
-		return false, err
+	if mark != "" {
+		part.marks = append(part.marks, mark)
 	}
-	if burst != nil {
-		burst.handled++
-	}
+	part.handled++
 	return true, herr
-}
-
-// markProcessed records that the message was handled, so a replay skips it.
-func (b *Bot) markProcessed(ctx context.Context, h *syncmsg.Header, dedupKey string) (bool, error) {
-	if dedupKey == "" {
-		return true, nil
-	}
-	if _, err := b.store.FirstSeen(ctx, dedupKey, b.opts.dedupTTL); err != nil {
-		b.logStoreError(h, "mark msgid processed", err)
-		return false, err
-	}
-	return true, nil
 }
 
 // observeMessage updates the session with what the message says about the conversation,

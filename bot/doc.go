@@ -24,26 +24,39 @@
 //
 //   - One puller per KF account (a store lease; never two pulls of one account at once).
 //     Callbacks that arrive during a pull cause exactly one more pass.
-//   - Each page of kf/sync_msg is dispatched completely before its cursor is saved. A crash
-//     replays the page from the old cursor.
+//   - Pages are pipelined ([WithPagesInFlight]): the next page of kf/sync_msg is pulled
+//     while earlier ones are handled. A page is read from the store in one operation (its
+//     processed marks, and the sessions of conversations no page in flight has; the
+//     others continue with the session in memory) and recorded in one atomic write
+//     (storage.Batch): the sessions, processed marks and done sends of its messages, and
+//     its cursor. Pages are recorded in page order; a page's cursor is saved only with
+//     the page and every earlier one fully handled, and a page's batch is written only
+//     when every earlier page's was, so a conversation's stored session never skips a
+//     page. A crash replays from the last saved cursor.
 //   - Processed msgids are remembered for 3 days and skipped on replay.
 //   - Every reply carries a msgid derived from the inbound msgid and the reply's index
-//     ([OutMsgID]). Before the send, the send log marks it pending (one BeginSend, which
-//     also tells a retry that it was sent before); after the handler, one atomic write
-//     (storage.Batch) stores the session, the processed mark and the done marks together.
-//     A crash before that write replays the message with its old session; a send marked
-//     done is skipped, one marked pending is repeated with the same msgid, which WeCom
-//     refuses as a duplicate and the engine then counts as delivered. So a replayed
-//     message never reaches the customer twice, and its effects count once.
+//     ([OutMsgID]). Before the send, the send log marks it pending (one BeginSend, the one
+//     store operation per reply, which also tells a retry that it was sent before). A
+//     crash before the page's write replays its messages with their old sessions; a send
+//     marked done is skipped, one marked pending is repeated with the same msgid, which
+//     WeCom refuses as a duplicate and the engine then counts as delivered — without
+//     using the reply allowance, since it went out before. So a replayed message never
+//     reaches the customer twice, and its effects count once: they were never recorded.
+//   - A message that fails for a transient reason (WeCom, the network or the store
+//     failing for now) leaves its conversation's part of the page unrecorded except for
+//     its done sends; that part and the conversation's later messages are handled again
+//     on the next pass, while other conversations' work is recorded. A batch too big for
+//     the store is split between conversations, each conversation's writes staying
+//     together.
 //   - Cold start: with no cursor yet, messages older than 5 minutes are skipped
 //     ([WithColdStartAge]), so a fresh deploy never answers days-old history.
 //
 // # Ordering and concurrency
 //
 // Messages of one conversation (open_kfid + external_userid) are handled one at a time in
-// the order WeCom returned them; different conversations run in parallel up to
-// [WithConcurrency]. Within a page, enter_session events go first: their welcome codes live
-// only 20 seconds.
+// the order WeCom returned them, across pages in flight too; different conversations run
+// in parallel up to [WithConcurrency], on long-lived workers. Within a page, enter_session
+// events go first: their welcome codes live only 20 seconds.
 //
 // # Conversations
 //

@@ -25,6 +25,7 @@ type options struct {
 	owner           string
 	leaseTTL        time.Duration
 	pageLimit       int
+	pagesInFlight   int
 	retryDelay      time.Duration
 	maxRetryDelay   time.Duration
 	now             func() time.Time
@@ -42,6 +43,7 @@ func defaultOptions() options {
 		sessionTTL:      storage.DefaultSessionTTL,
 		leaseTTL:        30 * time.Second,
 		pageLimit:       1000,
+		pagesInFlight:   4,
 		retryDelay:      time.Second,
 		maxRetryDelay:   time.Minute,
 		now:             time.Now,
@@ -74,6 +76,9 @@ func (o *options) validate() error {
 	if o.leaseTTL < time.Second {
 		errs = append(errs, fmt.Errorf("bot: WithLeaseTTL(%v): must be at least 1s", o.leaseTTL))
 	}
+	if o.pagesInFlight < 1 || o.pagesInFlight > maxPagesInFlight {
+		errs = append(errs, fmt.Errorf("bot: WithPagesInFlight(%d): must be in [1, %d]", o.pagesInFlight, maxPagesInFlight))
+	}
 	if o.pageLimit < 1 || o.pageLimit > 1000 {
 		errs = append(errs, fmt.Errorf("bot: WithPageLimit(%d): must be in [1, 1000]", o.pageLimit))
 	}
@@ -93,6 +98,16 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 // accounts. Messages of one conversation are always handled one at a time, in order.
 // Default: 16.
 func WithConcurrency(n int) Option { return func(o *options) { o.concurrency = n } }
+
+// WithPagesInFlight sets how many sync_msg pages of one account are handled at once: the
+// next page is pulled while earlier ones are handled, so that a slow conversation or
+// WeCom's round trip does not leave the other workers idle. Each conversation's messages
+// still run in order, and cursors are saved in page order. 1 handles each page fully
+// before pulling the next. Default: 4; at most 64.
+func WithPagesInFlight(n int) Option { return func(o *options) { o.pagesInFlight = n } }
+
+// maxPagesInFlight bounds [WithPagesInFlight]: 64 pages of up to 1,000 messages.
+const maxPagesInFlight = 64
 
 // WithColdStartAge sets the cold-start policy: when an account has no cursor yet, messages
 // older than d are skipped, not answered, so a fresh deploy never answers days-old history.

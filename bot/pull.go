@@ -113,23 +113,40 @@ func (b *Bot) triggerLocked(id string, a *account) {
 	go b.pullLoop(id, a)
 }
 
-// pullLoop runs passes for one account until no poke is pending. A failed pass is retried
-// after a capped, jittered, growing pause (internal/backoff), so a WeCom outage degrades
-// into late replies, not lost ones. A poke during the pause cuts it short, but never
-// below the floor (the base retry delay) after the failed attempt, so a failing WeCom is
-// not hammered; a pass that made progress is retried almost at once.
+// pullLoop runs passes for one account until no poke is pending. While pokes keep
+// coming, each pass pulls on from where the last one stopped while the last one's pages
+// are still being handled (see pipe). A failed pass is retried after a capped, jittered,
+// growing pause (internal/backoff), so a WeCom outage degrades into late replies, not
+// lost ones. A poke during the pause cuts it short, but never below the floor (the base
+// retry delay) after the failed attempt, so a failing WeCom is not hammered; a pass that
+// made progress is retried almost at once.
 func (b *Bot) pullLoop(id string, a *account) {
 	defer b.pullers.Done()
 	b.mu.Lock()
 	stop, work := b.pullCtx, b.workCtx
 	b.mu.Unlock()
+	p := b.newPipe(stop, work, id)
 	for {
+		err := p.pass()
 		b.mu.Lock()
-		a.progress = false
+		again := err == nil && a.dirty && stop.Err() == nil
+		if again {
+			a.dirty = false
+		}
 		b.mu.Unlock()
-		err := b.pullAccount(stop, work, id)
+		if again {
+			continue
+		}
+		if werr := p.wait(); err == nil {
+			err = werr
+		}
+		progress := p.tookProgress()
+		// Give the lease up before the account can be pulled by a new loop, or by another
+		// replica during the pause after a failure.
+		_ = p.close()
 		failedAt := time.Now()
 		b.mu.Lock()
+		a.progress = progress
 		if stop.Err() != nil {
 			a.running = false
 			b.mu.Unlock()
@@ -254,7 +271,15 @@ func (b *Bot) Pull(ctx context.Context, openKFID string) error {
 		a.running = false
 		b.mu.Unlock()
 	}()
-	return b.pullAccount(ctx, ctx, openKFID)
+	p := b.newPipe(ctx, ctx, openKFID)
+	err := p.pass()
+	if werr := p.close(); err == nil {
+		err = werr
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
 }
 
 // freshToken returns the account's callback token while it is still valid.
@@ -275,90 +300,6 @@ func (b *Bot) dropToken(id, token string) {
 	if a := b.accounts[id]; a != nil && a.token == token {
 		a.token = ""
 	}
-}
-
-// pullAccount drains one account: page after page while has_more, dispatching each page
-// and saving the cursor only after the page is dispatched.
-//
-// stop ends the pull between messages (shutdown); work carries the handlers and store
-// writes, so that what was started is finished and recorded.
-func (b *Bot) pullAccount(stop, work context.Context, id string) error {
-	ctx := stop
-	acct := b.account(id)
-	leaseName := storage.PullLease(acct)
-	if _, err := b.store.AcquireLease(work, leaseName, b.owner, b.opts.leaseTTL); err != nil {
-		if errors.Is(err, storage.ErrLeaseHeld) {
-			return errLeaseHeld
-		}
-		return fmt.Errorf("bot: acquire pull lease for %s: %w", id, err)
-	}
-	defer func() {
-		// Release even when shutdown cancelled work, or the next run waits out the lease.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(work), 5*time.Second)
-		defer cancel()
-		if err := b.store.ReleaseLease(ctx, leaseName, b.owner); err != nil {
-			b.log.Warn("bot: release pull lease", slog.String(LogKeyOpenKFID, id), slog.Any(LogKeyError, err))
-		}
-	}()
-
-	cursor, err := b.store.Cursor(work, acct)
-	if err != nil {
-		return fmt.Errorf("bot: load cursor for %s: %w", id, err)
-	}
-	cold := cursor == ""
-	for ctx.Err() == nil {
-		resp, err := b.syncPage(ctx, id, cursor)
-		if err != nil {
-			b.opts.observer.Pull(id, 0, 0, err)
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
-		msgs, derr := resp.Messages()
-		if derr != nil {
-			// Malformed or unknown items still arrive as *syncmsg.Unknown; say what was wrong.
-			b.log.Warn("bot: some sync_msg items did not decode", slog.String(LogKeyOpenKFID, id), slog.Any(LogKeyError, derr))
-		}
-		lag := pageLag(b.opts.now(), msgs)
-		complete, handled := b.dispatchPage(stop, work, id, msgs, cold)
-		if handled > 0 {
-			b.mu.Lock()
-			if a := b.accounts[id]; a != nil {
-				a.progress = true
-			}
-			b.mu.Unlock()
-		}
-		if !complete {
-			if stop.Err() != nil {
-				b.opts.observer.Pull(id, len(msgs), lag, stop.Err())
-				return nil // shutdown: the page is pulled again on the next run
-			}
-			b.opts.observer.Pull(id, len(msgs), lag, errPageIncomplete)
-			return errPageIncomplete
-		}
-		if resp.NextCursor != "" && resp.NextCursor != cursor {
-			if err := b.store.SetCursor(work, acct, resp.NextCursor); err != nil {
-				err = fmt.Errorf("bot: save cursor for %s: %w", id, err)
-				b.opts.observer.Pull(id, len(msgs), lag, err)
-				return err
-			}
-			cursor = resp.NextCursor
-		}
-		b.opts.observer.Pull(id, len(msgs), lag, nil)
-		if !resp.HasMore {
-			return nil
-		}
-		if resp.NextCursor == "" || resp.NextCursor == cursor {
-			b.log.Warn("bot: sync_msg said has_more=1 but the cursor did not move; backing off",
-				slog.String(LogKeyOpenKFID, id), slog.String("cursor", cursor), slog.String("next_cursor", resp.NextCursor))
-			return fmt.Errorf("%w (open_kfid %s, cursor %q)", errStuckCursor, id, cursor)
-		}
-		if _, err := b.store.RenewLease(work, leaseName, b.owner, b.opts.leaseTTL); err != nil {
-			return fmt.Errorf("bot: renew pull lease for %s: %w", id, err)
-		}
-	}
-	return nil
 }
 
 // syncPage pulls one page with the freshest callback token; when WeCom refuses the token

@@ -90,7 +90,7 @@ func (c *Context) send(m kf.OutMessage) error {
 	idx := c.state.replies
 	c.state.replies++
 	outID := OutMsgID(c.head.OpenKFID, c.head.MsgID, strconv.FormatInt(int64(idx), 36))
-	err := c.deliver(outID, func(ctx context.Context) error {
+	replayed, err := c.deliver(outID, func(ctx context.Context) error {
 		_, err := c.bot.client.SendMsg(ctx, kf.SendMsgRequest{
 			ToUser: c.head.ExternalUserID, OpenKFID: c.head.OpenKFID, MsgID: outID, Message: m,
 		})
@@ -98,7 +98,12 @@ func (c *Context) send(m kf.OutMessage) error {
 	})
 	s := c.state.session
 	if err == nil {
-		s.RepliesLeft--
+		if !replayed {
+			// A reply delivered before a restart went out then, perhaps before later
+			// customer messages that a replay now handles with it: it does not use the
+			// allowance of the burst being answered.
+			s.RepliesLeft--
+		}
 		return nil
 	}
 	if stopsReplies(err) {
@@ -117,20 +122,21 @@ func stopsReplies(err error) bool {
 // deliver runs send at most once per outID across crashes, using the store's send log: a
 // send confirmed before is not repeated; a send that was in flight when the process died
 // is tried again, and if WeCom then refuses it (the msgid is already used) it counts as
-// delivered. A send is marked pending before it is made; its done mark is kept in the
-// message's state and written with the message's other effects (see Bot.process).
-func (c *Context) deliver(outID string, send func(context.Context) error) error {
+// delivered (replayed is then true). A send is marked pending before it is made; its done
+// mark is kept in the message's state and written with the page's other effects (see
+// the package documentation).
+func (c *Context) deliver(outID string, send func(context.Context) error) (replayed bool, err error) {
 	b, ctx := c.bot, c.ctx
 	key := storage.OutboundKey(b.account(c.head.OpenKFID), outID)
 	prior, err := b.store.BeginSend(ctx, key, b.opts.dedupTTL) // marks a new send pending
 	if err != nil {
-		return fmt.Errorf("%w: write send log: %w", errStore, err)
+		return false, fmt.Errorf("%w: write send log: %w", errStore, err)
 	}
 	if prior == storage.SendDone {
 		b.opts.observer.Reply(ReplyReplayed, 0)
 		c.Logger().LogAttrs(ctx, slog.LevelInfo, "bot: reply already delivered before a restart; not sending again",
 			slog.String(LogKeyOutMsgID, outID))
-		return nil
+		return true, nil
 	}
 	err = send(ctx)
 	if err != nil {
@@ -142,14 +148,14 @@ func (c *Context) deliver(outID string, send func(context.Context) error) error 
 				slog.String(LogKeyOutMsgID, outID), slog.Int(LogKeyErrCode, code))
 			b.opts.observer.Reply(ReplyReplayed, code)
 			c.state.sent = append(c.state.sent, key)
-			return nil
+			return true, nil
 		}
 		b.opts.observer.Reply(ReplyFailed, code)
-		return err
+		return false, err
 	}
 	b.opts.observer.Reply(ReplyOK, 0)
 	c.state.sent = append(c.state.sent, key)
-	return nil
+	return false, nil
 }
 
 // isRetryableCode reports the errcodes after which a send may still succeed later: the
@@ -234,7 +240,7 @@ func (c *Context) WelcomeText(s string) error { return c.Welcome(kf.Text{Content
 // [0-9a-zA-Z_-] and must not be a number (numbers are reply indexes).
 func (c *Context) SendOnEvent(code, tag string, m kf.OutMessage) error {
 	outID := OutMsgID(c.head.OpenKFID, c.head.MsgID, tag)
-	err := c.deliver(outID, func(ctx context.Context) error {
+	_, err := c.deliver(outID, func(ctx context.Context) error {
 		_, err := c.bot.client.SendMsgOnEvent(ctx, kf.SendMsgOnEventRequest{Code: code, MsgID: outID, Message: m})
 		return err
 	})

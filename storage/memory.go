@@ -100,12 +100,16 @@ func (m *Memory) SetCursor(ctx context.Context, a Account, cursor string) error 
 		return err
 	}
 	defer m.mu.Unlock()
+	m.setCursorLocked(a, cursor)
+	return nil
+}
+
+func (m *Memory) setCursorLocked(a Account, cursor string) {
 	if cursor == "" {
 		delete(m.cursors, a)
 	} else {
 		m.cursors[a] = cursor
 	}
-	return nil
 }
 
 // FirstSeen implements [Deduper].
@@ -297,10 +301,10 @@ func (m *Memory) Apply(ctx context.Context, b *Batch) error {
 	if err := CheckBatch(b); err != nil {
 		return err
 	}
-	var data []byte
-	if b.Session != nil {
+	data := make([][]byte, len(b.Sessions))
+	for i, s := range b.Sessions {
 		var err error
-		if data, err = b.Session.MarshalBinary(); err != nil {
+		if data[i], err = s.MarshalBinary(); err != nil {
 			return fmt.Errorf("storage: apply: put session: %w", err)
 		}
 	}
@@ -309,16 +313,51 @@ func (m *Memory) Apply(ctx context.Context, b *Batch) error {
 	}
 	defer m.mu.Unlock()
 	now := m.now()
-	if b.Session != nil {
-		m.sessions.put(b.Session.Conversation, data, now.Add(b.SessionTTL))
+	for i, s := range b.Sessions {
+		m.sessions.put(s.Conversation, data[i], now.Add(b.SessionTTL))
 	}
-	if b.Seen != "" {
-		m.seen.put(b.Seen, struct{}{}, now.Add(b.DedupTTL))
+	for _, id := range b.Seen {
+		m.seen.put(id, struct{}{}, now.Add(b.DedupTTL))
 	}
 	for _, id := range b.Sent {
 		m.sends.put(id, SendDone, now.Add(b.DedupTTL))
 	}
+	if c := b.Cursor; c != nil {
+		m.setCursorLocked(c.Account, c.Cursor)
+	}
 	m.wrote(now)
+	return nil
+}
+
+// Load implements [Batcher].
+func (m *Memory) Load(ctx context.Context, l *Lookup) error {
+	if err := CheckLookup(l); err != nil {
+		return err
+	}
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	now := m.now()
+	for i, id := range l.Seen {
+		_, l.SeenFound[i] = m.seen.get(id, now)
+	}
+	data := make([][]byte, len(l.Sessions))
+	for i, c := range l.Sessions {
+		if d, live := m.sessions.get(c, now); live {
+			data[i] = d
+		}
+	}
+	m.mu.Unlock()
+	for i, d := range data { // stored data is never mutated: no lock needed
+		if d == nil {
+			continue
+		}
+		s := new(Session)
+		if err := s.UnmarshalBinary(d); err != nil {
+			return fmt.Errorf("storage: load session: %w", err)
+		}
+		l.SessionsFound[i] = s
+	}
 	return nil
 }
 

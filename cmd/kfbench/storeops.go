@@ -60,6 +60,11 @@ func (s *countingStore) SetSendState(ctx context.Context, id string, st storage.
 	return s.Store.SetSendState(ctx, id, st, ttl)
 }
 
+func (s *countingStore) Load(ctx context.Context, l *storage.Lookup) error {
+	s.reads.Add(1)
+	return s.Store.Load(ctx, l)
+}
+
 func (s *countingStore) Apply(ctx context.Context, b *storage.Batch) error {
 	s.writes.Add(1)
 	return s.Store.Apply(ctx, b)

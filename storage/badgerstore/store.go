@@ -373,26 +373,38 @@ func (s *Store) Session(ctx context.Context, c storage.Conversation) (*storage.S
 	defer s.mu.RUnlock()
 	var sess *storage.Session
 	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(sessionKey(c))
-		if err != nil {
-			return err
-		}
-		return item.Value(func(v []byte) error {
-			exp, data, err := splitValue(v)
-			if err != nil || !live(exp, s.now()) {
-				return err
-			}
-			sess = new(storage.Session)
-			return sess.UnmarshalBinary(data) // copies what it keeps
-		})
+		var err error
+		sess, err = getSession(txn, c, s.now())
+		return err
 	})
-	if errors.Is(err, badger.ErrKeyNotFound) || (err == nil && sess == nil) {
+	if err == nil && sess == nil {
 		err = storage.ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("badgerstore: get session %s/%s/%s: %w", c.CorpID, c.OpenKFID, c.ExternalUserID, err)
 	}
 	return sess, nil
+}
+
+// getSession returns the unexpired session of c, or nil when there is none.
+func getSession(txn *badger.Txn, c storage.Conversation, now time.Time) (*storage.Session, error) {
+	item, err := txn.Get(sessionKey(c))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var sess *storage.Session
+	err = item.Value(func(v []byte) error {
+		exp, data, err := splitValue(v)
+		if err != nil || !live(exp, now) {
+			return err
+		}
+		sess = new(storage.Session)
+		return sess.UnmarshalBinary(data) // copies what it keeps
+	})
+	return sess, err
 }
 
 // PutSession implements [storage.SessionStore].
@@ -525,7 +537,9 @@ func (s *Store) BeginSend(ctx context.Context, msgID string, ttl time.Duration) 
 	return prior, nil
 }
 
-// Apply implements [storage.Batcher]: one transaction writes the whole batch.
+// Apply implements [storage.Batcher]: one transaction writes the whole batch. A batch
+// beyond Badger's transaction limit (about 15 % of the memtable) fails with
+// [storage.ErrBatchTooBig].
 func (s *Store) Apply(ctx context.Context, b *storage.Batch) error {
 	if err := storage.CheckBatch(b); err != nil {
 		return fmt.Errorf("badgerstore: apply: %w", err)
@@ -535,33 +549,78 @@ func (s *Store) Apply(ctx context.Context, b *storage.Batch) error {
 	}
 	defer s.mu.RUnlock()
 	now := s.now()
-	var sess []byte
-	if b.Session != nil {
+	sessions := make([][]byte, len(b.Sessions))
+	for i, sess := range b.Sessions {
 		var err error
-		if sess, err = b.Session.AppendBinary(appendExpiry(make([]byte, 0, 256), now.Add(b.SessionTTL))); err != nil {
+		if sessions[i], err = sess.AppendBinary(appendExpiry(make([]byte, 0, 256), now.Add(b.SessionTTL))); err != nil {
 			return fmt.Errorf("badgerstore: apply: put session: %w", err)
 		}
 	}
+	seen := appendExpiry(nil, now.Add(b.DedupTTL)) // entries only read the value
+	done := sendValue(now.Add(b.DedupTTL), storage.SendDone)
 	err := s.db.Update(func(txn *badger.Txn) error {
-		if b.Session != nil {
-			if err := txn.SetEntry(entry(sessionKey(b.Session.Conversation), sess, b.SessionTTL)); err != nil {
+		for i, sess := range b.Sessions {
+			if err := txn.SetEntry(entry(sessionKey(sess.Conversation), sessions[i], b.SessionTTL)); err != nil {
 				return err
 			}
 		}
-		if b.Seen != "" {
-			if err := txn.SetEntry(entry(idKey(kindSeen, b.Seen), appendExpiry(nil, now.Add(b.DedupTTL)), b.DedupTTL)); err != nil {
+		for _, id := range b.Seen {
+			if err := txn.SetEntry(entry(idKey(kindSeen, id), seen, b.DedupTTL)); err != nil {
 				return err
 			}
 		}
 		for _, id := range b.Sent {
-			if err := txn.SetEntry(entry(idKey(kindSend, id), sendValue(now.Add(b.DedupTTL), storage.SendDone), b.DedupTTL)); err != nil {
+			if err := txn.SetEntry(entry(idKey(kindSend, id), done, b.DedupTTL)); err != nil {
 				return err
 			}
+		}
+		if c := b.Cursor; c != nil {
+			if c.Cursor == "" {
+				return txn.Delete(cursorKey(c.Account))
+			}
+			return txn.Set(cursorKey(c.Account), []byte(c.Cursor))
+		}
+		return nil
+	})
+	if errors.Is(err, badger.ErrTxnTooBig) {
+		return fmt.Errorf("badgerstore: apply: %d sessions, %d processed ids, %d sends: %w (%w)",
+			len(b.Sessions), len(b.Seen), len(b.Sent), storage.ErrBatchTooBig, err)
+	}
+	if err != nil {
+		return fmt.Errorf("badgerstore: apply: %w", err)
+	}
+	return nil
+}
+
+// Load implements [storage.Batcher]: one read-only transaction answers the whole lookup.
+func (s *Store) Load(ctx context.Context, l *storage.Lookup) error {
+	if err := storage.CheckLookup(l); err != nil {
+		return fmt.Errorf("badgerstore: load: %w", err)
+	}
+	if err := s.begin(ctx); err != nil {
+		return fmt.Errorf("badgerstore: load: %w", err)
+	}
+	defer s.mu.RUnlock()
+	now := s.now()
+	err := s.db.View(func(txn *badger.Txn) error {
+		for i, id := range l.Seen {
+			ok, err := liveKey(txn, idKey(kindSeen, id), now)
+			if err != nil {
+				return fmt.Errorf("seen %s: %w", id, err)
+			}
+			l.SeenFound[i] = ok
+		}
+		for i, c := range l.Sessions {
+			sess, err := getSession(txn, c, now)
+			if err != nil {
+				return fmt.Errorf("session %s/%s/%s: %w", c.CorpID, c.OpenKFID, c.ExternalUserID, err)
+			}
+			l.SessionsFound[i] = sess
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("badgerstore: apply: %w", err)
+		return fmt.Errorf("badgerstore: load: %w", err)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package badgerstore_test
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -239,4 +240,30 @@ func TestBadgerWarningsReachLogger(t *testing.T) {
 		warned = warned || (r.component == "badger" && r.level == slog.LevelWarn && strings.Contains(r.msg, "disk full"))
 	}
 	assert.True(t, warned, "badger's warning reached the logger: %+v", h.all())
+}
+
+// TestApplyTooBig: a batch beyond one transaction fails with storage.ErrBatchTooBig and
+// writes nothing, so the engine can split it.
+func TestApplyTooBig(t *testing.T) {
+	s := openDir(t, t.TempDir())
+	ctx := t.Context()
+	big := strings.Repeat("x", 64<<10)
+	b := &storage.Batch{Seen: []string{"in-1"}, Cursor: &storage.CursorUpdate{Account: storage.Account{CorpID: "ww1", OpenKFID: "wk1"}, Cursor: "c"}}
+	for i := range 64 { // 4 MiB of sessions against an 8 MiB memtable's ~1.2 MiB limit
+		b.Sessions = append(b.Sessions, &storage.Session{
+			Conversation: storage.Conversation{CorpID: "ww1", OpenKFID: "wk1", ExternalUserID: fmt.Sprint("wm", i)},
+			Vars:         map[string]any{"blob": big},
+		})
+	}
+	err := s.Apply(ctx, b)
+	require.ErrorIs(t, err, storage.ErrBatchTooBig)
+	seen, err := s.Seen(ctx, "in-1")
+	require.NoError(t, err)
+	assert.False(t, seen, "nothing of the batch was written")
+	cur, err := s.Cursor(ctx, b.Cursor.Account)
+	require.NoError(t, err)
+	assert.Empty(t, cur)
+
+	b.Sessions = b.Sessions[:4]
+	require.NoError(t, s.Apply(ctx, b), "a smaller part fits")
 }

@@ -22,14 +22,30 @@ func testBatchApply(t *testing.T, s storage.Store, c *Clock) {
 	conv := storage.Conversation{CorpID: "ww1", OpenKFID: "wk1", ExternalUserID: "wm1"}
 	sess := &storage.Session{Conversation: conv, Messages: 3, Vars: map[string]any{"name": "Li"}}
 	require.NoError(t, s.SetSendState(ctx, "out-0", storage.SendPending, time.Hour))
+	acct := storage.Account{CorpID: "ww1", OpenKFID: "wk1"}
+	other := &storage.Session{Conversation: storage.Conversation{CorpID: "ww1", OpenKFID: "wk1", ExternalUserID: "wm2"}, Messages: 7}
 	require.NoError(t, s.Apply(ctx, &storage.Batch{
-		Session: sess, SessionTTL: time.Hour,
-		Seen: "in-1", Sent: []string{"out-0", "out-1"}, DedupTTL: 2 * time.Hour,
+		Sessions: []*storage.Session{sess, other}, SessionTTL: time.Hour,
+		Seen: []string{"in-1", "in-1b"}, Sent: []string{"out-0", "out-1"}, DedupTTL: 2 * time.Hour,
+		Cursor: &storage.CursorUpdate{Account: acct, Cursor: "page-2"},
 	}))
 	checkBatch(t, s, conv, true)
+	got, err := s.Session(ctx, other.Conversation)
+	require.NoError(t, err)
+	assert.Equal(t, 7, got.Messages, "every session of the batch is stored")
+	seen, err := s.Seen(ctx, "in-1b")
+	require.NoError(t, err)
+	assert.True(t, seen, "every processed id of the batch is recorded")
+	cur, err := s.Cursor(ctx, acct)
+	require.NoError(t, err)
+	assert.Equal(t, "page-2", cur, "the batch saved the cursor")
+	require.NoError(t, s.Apply(ctx, &storage.Batch{Cursor: &storage.CursorUpdate{Account: acct}}))
+	cur, err = s.Cursor(ctx, acct)
+	require.NoError(t, err)
+	assert.Empty(t, cur, "a batch saving the cursor \"\" forgets it")
 
 	c.Advance(time.Hour - time.Nanosecond)
-	got, err := s.Session(ctx, conv)
+	got, err = s.Session(ctx, conv)
 	require.NoError(t, err)
 	assert.Equal(t, 3, got.Messages)
 	assert.Equal(t, "Li", got.Vars["name"])
@@ -38,7 +54,7 @@ func testBatchApply(t *testing.T, s storage.Store, c *Clock) {
 	require.ErrorIs(t, err, storage.ErrNotFound, "the session expires after SessionTTL")
 	checkBatch(t, s, conv, false) // the rest lives DedupTTL
 	c.Advance(time.Hour)
-	seen, err := s.Seen(ctx, "in-1")
+	seen, err = s.Seen(ctx, "in-1")
 	require.NoError(t, err)
 	assert.False(t, seen, "the id expires after DedupTTL")
 	st, err := s.SendState(ctx, "out-1")
@@ -46,7 +62,7 @@ func testBatchApply(t *testing.T, s storage.Store, c *Clock) {
 	assert.Equal(t, storage.SendNone, st, "the sends expire after DedupTTL")
 
 	// Defaults, and a batch of sends alone.
-	require.NoError(t, s.Apply(ctx, &storage.Batch{Session: sess, Seen: "in-2"}))
+	require.NoError(t, s.Apply(ctx, &storage.Batch{Sessions: []*storage.Session{sess}, Seen: []string{"in-2"}}))
 	require.NoError(t, s.Apply(ctx, &storage.Batch{Sent: []string{"out-2"}}))
 	c.Advance(storage.DefaultSessionTTL - time.Second)
 	_, err = s.Session(ctx, conv)
@@ -72,8 +88,8 @@ func realBatchApply(t *testing.T, s storage.Store, rt *realTime) {
 	ctx := t.Context()
 	conv := storage.Conversation{CorpID: "ww1", OpenKFID: "wk1", ExternalUserID: "wm1"}
 	require.NoError(t, s.Apply(ctx, &storage.Batch{
-		Session: &storage.Session{Conversation: conv, Messages: 3}, SessionTTL: rt.ttl,
-		Seen: "in-1", Sent: []string{"out-0", "out-1"},
+		Sessions: []*storage.Session{{Conversation: conv, Messages: 3}}, SessionTTL: rt.ttl,
+		Seen: []string{"in-1"}, Sent: []string{"out-0", "out-1"},
 	}))
 	checkBatch(t, s, conv, true)
 	rt.expire(t, "batch session", func() (bool, error) {
@@ -112,10 +128,14 @@ func testBatchInvalid(t *testing.T, s storage.Store, _ *Clock) {
 	conv := storage.Conversation{CorpID: "ww1", OpenKFID: "wk1", ExternalUserID: "wm1"}
 	assert.Error(t, s.Apply(ctx, nil), "nil batch")
 	for name, b := range map[string]*storage.Batch{
-		"empty send id": {Seen: "in-x", Sent: []string{"out-x", ""}},
-		"unencodable vars": {Seen: "in-x", Sent: []string{"out-x"},
-			Session: &storage.Session{Conversation: conv, Vars: map[string]any{"bad": math.Inf(1)}}},
+		"empty send id":      {Seen: []string{"in-x"}, Sent: []string{"out-x", ""}},
+		"empty processed id": {Seen: []string{"in-x", ""}, Sent: []string{"out-x"}},
+		"nil session": {Seen: []string{"in-x"}, Sent: []string{"out-x"},
+			Sessions: []*storage.Session{{Conversation: conv}, nil}},
+		"unencodable vars": {Seen: []string{"in-x"}, Sent: []string{"out-x"},
+			Sessions: []*storage.Session{{Conversation: conv, Vars: map[string]any{"bad": math.Inf(1)}}}},
 	} {
+		b.Cursor = &storage.CursorUpdate{Account: storage.Account{CorpID: "ww1", OpenKFID: "wk1"}, Cursor: "x"}
 		require.Error(t, s.Apply(ctx, b), name)
 		seen, err := s.Seen(ctx, "in-x")
 		require.NoError(t, err)
@@ -125,7 +145,69 @@ func testBatchInvalid(t *testing.T, s storage.Store, _ *Clock) {
 		assert.Equal(t, storage.SendNone, st, "%s: nothing written", name)
 		_, err = s.Session(ctx, conv)
 		assert.ErrorIs(t, err, storage.ErrNotFound, "%s: nothing written", name)
+		cur, err := s.Cursor(ctx, b.Cursor.Account)
+		require.NoError(t, err)
+		assert.Empty(t, cur, "%s: nothing written", name)
 	}
+}
+
+// testBatchLoad: Load answers, in one call, which ids are recorded and unexpired and what
+// the sessions are, reusing the answer slices it is given.
+func testBatchLoad(t *testing.T, s storage.Store, c *Clock) {
+	ctx := t.Context()
+	l := checkLoad(t, s)
+	c.Advance(time.Hour)
+	require.NoError(t, s.Load(ctx, l))
+	assert.Equal(t, []bool{false, false, true, false}, l.SeenFound, "expired ids are not found")
+	c.Advance(storage.DefaultSessionTTL)
+	require.NoError(t, s.Load(ctx, l))
+	assert.Equal(t, []*storage.Session{nil, nil, nil}, l.SessionsFound, "expired sessions are not found")
+}
+
+// realBatchLoad is testBatchLoad without expiry.
+func realBatchLoad(t *testing.T, s storage.Store, _ *realTime) { checkLoad(t, s) }
+
+// checkLoad writes sample data, checks what Load answers, and returns the lookup.
+func checkLoad(t *testing.T, s storage.Store) *storage.Lookup {
+	t.Helper()
+	ctx := t.Context()
+	conv := func(u string) storage.Conversation {
+		return storage.Conversation{CorpID: "ww1", OpenKFID: "wk1", ExternalUserID: u}
+	}
+	require.NoError(t, s.Apply(ctx, &storage.Batch{
+		Sessions: []*storage.Session{{Conversation: conv("a"), Messages: 1, Vars: map[string]any{"k": "v"}}, {Conversation: conv("b"), Messages: 2}},
+		Seen:     []string{"in-1", "in-2"}, DedupTTL: time.Hour,
+	}))
+	_, err := s.FirstSeen(ctx, "in-3", 2*time.Hour)
+	require.NoError(t, err)
+
+	l := &storage.Lookup{
+		Seen:          []string{"in-1", "in-x", "in-3", "in-2"},
+		Sessions:      []storage.Conversation{conv("b"), conv("none"), conv("a")},
+		SeenFound:     []bool{true, true, true, true, true, true}, // stale answers are replaced
+		SessionsFound: make([]*storage.Session, 1),
+	}
+	require.NoError(t, s.Load(ctx, l))
+	assert.Equal(t, []bool{true, false, true, true}, l.SeenFound)
+	require.Len(t, l.SessionsFound, 3)
+	require.NotNil(t, l.SessionsFound[0])
+	assert.Equal(t, 2, l.SessionsFound[0].Messages)
+	assert.Nil(t, l.SessionsFound[1], "no session")
+	require.NotNil(t, l.SessionsFound[2])
+	assert.Equal(t, conv("a"), l.SessionsFound[2].Conversation)
+	assert.Equal(t, "v", l.SessionsFound[2].Vars["k"])
+
+	l.SessionsFound[2].Vars["k"] = "changed"
+	got, err := s.Session(ctx, conv("a"))
+	require.NoError(t, err)
+	assert.Equal(t, "v", got.Vars["k"], "Load returns copies")
+
+	empty := &storage.Lookup{}
+	require.NoError(t, s.Load(ctx, empty), "an empty lookup is fine")
+	assert.Empty(t, empty.SeenFound)
+	assert.Error(t, s.Load(ctx, nil), "nil lookup")
+	assert.Error(t, s.Load(ctx, &storage.Lookup{Seen: []string{"in-1", ""}}), "empty id")
+	return l
 }
 
 // testBeginSend: BeginSend records a new msgid as pending and reports SendNone, reports an

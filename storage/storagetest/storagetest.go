@@ -68,6 +68,7 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) storage
 		{"Lease/Invalid", testLeaseInvalid, nil},
 		{"Batch/Apply", testBatchApply, realBatchApply},
 		{"Batch/Invalid", testBatchInvalid, nil},
+		{"Batch/Load", testBatchLoad, realBatchLoad},
 		{"Corp/Isolation", testCorpIsolation, nil},
 		{"Context/Canceled", testCanceled, nil},
 		{"Close", testClose, nil},

@@ -1,0 +1,228 @@
+package bot_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/kfbot/kfbot/bot"
+	"github.com/kfbot/kfbot/storage"
+)
+
+// TestNextPageIsHandledWhileAnEarlierOneWaits: with one-message pages, wmA's handler
+// blocks until wmB's message, two pages later, has been handled — which only happens
+// when later pages are pulled and handled while an earlier one is in progress. wmA's
+// second message still waits for its first.
+func TestNextPageIsHandledWhileAnEarlierOneWaits(t *testing.T) {
+	e := newEnv(t)
+	e.srv.SetMaxPageSize(1)
+	bDone := make(chan struct{})
+	var mu sync.Mutex
+	var events []string
+	record := func(ev string) {
+		mu.Lock()
+		defer mu.Unlock()
+		events = append(events, ev)
+	}
+	b := e.newBot()
+	b.Handle(bot.Any(), func(c *bot.Context) error {
+		switch c.Text() {
+		case "a1":
+			select {
+			case <-bDone:
+			case <-time.After(waitTimeout):
+				return errors.New("wmB's page was not handled while wmA's waited")
+			}
+			record("a1 done")
+		case "a2":
+			record("a2 start")
+		case "b1":
+			record("b1")
+			close(bDone)
+		}
+		return c.ReplyText("re:" + c.MsgID())
+	})
+	want := []string{e.srv.AddText(testKF, "wmA", "a1"), e.srv.AddText(testKF, "wmA", "a2"), e.srv.AddText(testKF, "wmB", "b1")}
+	require.NoError(t, b.Pull(t.Context(), testKF))
+	assert.Equal(t, []string{"b1", "a1 done", "a2 start"}, events, "pages overlap; a conversation keeps its order")
+	assertExactlyOnce(t, e.srv, want)
+
+	// Every page was recorded: nothing is handled again.
+	require.NoError(t, b.Pull(t.Context(), testKF))
+	assert.Len(t, e.srv.Sent(), len(want))
+}
+
+// TestPagesInFlightOneHandlesPageByPage: with WithPagesInFlight(1) a page is fully
+// handled before the next is pulled.
+func TestPagesInFlightOneHandlesPageByPage(t *testing.T) {
+	e := newEnv(t)
+	e.srv.SetMaxPageSize(2)
+	var mu sync.Mutex
+	var order []string
+	b := e.newBot(bot.WithPagesInFlight(1), bot.WithConcurrency(8))
+	b.Handle(bot.Any(), func(c *bot.Context) error {
+		mu.Lock()
+		order = append(order, c.Text())
+		mu.Unlock()
+		return nil
+	})
+	var texts []string
+	for i := range 10 {
+		texts = append(texts, fmt.Sprint(i))
+		e.srv.AddText(testKF, customerID(i), texts[i])
+	}
+	require.NoError(t, b.Pull(t.Context(), testKF))
+	require.Len(t, order, 10)
+	for i := 0; i < 10; i += 2 { // a page's two messages may run in either order
+		assert.ElementsMatch(t, texts[i:i+2], order[i:i+2], "page %d", i/2)
+	}
+
+	_, err := bot.New(e.client, e.store, bot.WithPagesInFlight(0))
+	assert.ErrorContains(t, err, "WithPagesInFlight(0)")
+	_, err = bot.New(e.client, e.store, bot.WithPagesInFlight(65))
+	assert.ErrorContains(t, err, "WithPagesInFlight(65)")
+}
+
+// TestStoreOperationsPerMessage counts the engine's store calls for 100 messages of 25
+// customers in one page, each answered once: the page is read in one Load and recorded
+// in one Apply, so the store sees little more than the one pending mark per reply.
+func TestStoreOperationsPerMessage(t *testing.T) {
+	e := newEnv(t)
+	counted := &countingStore{Store: e.store}
+	e.store = counted
+	want := appendTexts(e.srv, 25, 4)
+	b := e.newBot()
+	b.Handle(bot.Any(), replyWithMsgID)
+	require.NoError(t, b.Pull(t.Context(), testKF))
+	assertExactlyOnce(t, e.srv, want)
+	ops := counted.ops.Load()
+	t.Logf("%d store operations for %d messages: %.2f per message", ops, len(want), float64(ops)/float64(len(want)))
+	assert.LessOrEqual(t, float64(ops)/float64(len(want)), 1.1)
+	assert.Equal(t, int64(1), counted.loads.Load(), "one read for the page")
+	assert.Equal(t, int64(1), counted.applies.Load(), "one write for the page")
+}
+
+// countingStore counts the calls made to a store.
+type countingStore struct {
+	storage.Store
+	ops, loads, applies atomic.Int64
+}
+
+func (s *countingStore) Cursor(ctx context.Context, a storage.Account) (string, error) {
+	s.ops.Add(1)
+	return s.Store.Cursor(ctx, a)
+}
+
+func (s *countingStore) SetCursor(ctx context.Context, a storage.Account, c string) error {
+	s.ops.Add(1)
+	return s.Store.SetCursor(ctx, a, c)
+}
+
+func (s *countingStore) FirstSeen(ctx context.Context, id string, ttl time.Duration) (bool, error) {
+	s.ops.Add(1)
+	return s.Store.FirstSeen(ctx, id, ttl)
+}
+
+func (s *countingStore) Seen(ctx context.Context, id string) (bool, error) {
+	s.ops.Add(1)
+	return s.Store.Seen(ctx, id)
+}
+
+func (s *countingStore) Session(ctx context.Context, c storage.Conversation) (*storage.Session, error) {
+	s.ops.Add(1)
+	return s.Store.Session(ctx, c)
+}
+
+func (s *countingStore) PutSession(ctx context.Context, sess *storage.Session, ttl time.Duration) error {
+	s.ops.Add(1)
+	return s.Store.PutSession(ctx, sess, ttl)
+}
+
+func (s *countingStore) SendState(ctx context.Context, id string) (storage.SendState, error) {
+	s.ops.Add(1)
+	return s.Store.SendState(ctx, id)
+}
+
+func (s *countingStore) SetSendState(ctx context.Context, id string, st storage.SendState, ttl time.Duration) error {
+	s.ops.Add(1)
+	return s.Store.SetSendState(ctx, id, st, ttl)
+}
+
+func (s *countingStore) BeginSend(ctx context.Context, id string, ttl time.Duration) (storage.SendState, error) {
+	s.ops.Add(1)
+	return s.Store.BeginSend(ctx, id, ttl)
+}
+
+func (s *countingStore) Apply(ctx context.Context, b *storage.Batch) error {
+	s.ops.Add(1)
+	s.applies.Add(1)
+	return s.Store.Apply(ctx, b)
+}
+
+func (s *countingStore) Load(ctx context.Context, l *storage.Lookup) error {
+	s.ops.Add(1)
+	s.loads.Add(1)
+	return s.Store.Load(ctx, l)
+}
+
+func (s *countingStore) AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (storage.Lease, error) {
+	s.ops.Add(1)
+	return s.Store.AcquireLease(ctx, name, owner, ttl)
+}
+
+func (s *countingStore) RenewLease(ctx context.Context, name, owner string, ttl time.Duration) (storage.Lease, error) {
+	s.ops.Add(1)
+	return s.Store.RenewLease(ctx, name, owner, ttl)
+}
+
+func (s *countingStore) ReleaseLease(ctx context.Context, name, owner string) error {
+	s.ops.Add(1)
+	return s.Store.ReleaseLease(ctx, name, owner)
+}
+
+// lossyStore loses every batch while lose is set, as a crash before the page was
+// recorded would; the pending marks of sends still land.
+type lossyStore struct {
+	storage.Store
+	lose atomic.Bool
+}
+
+func (s *lossyStore) Apply(ctx context.Context, b *storage.Batch) error {
+	if s.lose.Load() {
+		return errors.New("lossy: the process died before this write")
+	}
+	return s.Store.Apply(ctx, b)
+}
+
+// TestReplayedBurstLeavesTheNextBurstItsAllowance: a burst of 4 is answered but its page
+// is never recorded (a crash); the customer, answered, writes 4 more. The replayed page
+// holds all 8: the first 4 replies are recognised as delivered (WeCom refuses the reused
+// msgids) and do not use the allowance the second burst's replies need.
+func TestReplayedBurstLeavesTheNextBurstItsAllowance(t *testing.T) {
+	e := newEnv(t)
+	lossy := &lossyStore{Store: e.store}
+	e.store = lossy
+	b := e.newBot()
+	b.Handle(bot.Any(), replyWithMsgID)
+	var want []string
+	for i := range 4 {
+		want = append(want, e.srv.AddText(testKF, "wmA", fmt.Sprint("first ", i)))
+	}
+	lossy.lose.Store(true)
+	require.Error(t, b.Pull(t.Context(), testKF), "the page could not be recorded")
+	require.Len(t, e.srv.Sent(), 4, "the first burst was answered")
+
+	lossy.lose.Store(false)
+	for i := range 4 {
+		want = append(want, e.srv.AddText(testKF, "wmA", fmt.Sprint("second ", i)))
+	}
+	require.NoError(t, b.Pull(t.Context(), testKF))
+	assertExactlyOnce(t, e.srv, want)
+}
