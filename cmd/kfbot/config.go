@@ -64,6 +64,9 @@ type Config struct {
 	LogFormat string `yaml:"log_format"`
 	// Concurrency bounds how many conversations are handled at once. Default: 16.
 	Concurrency int `yaml:"concurrency"`
+	// PagesInFlight is how many sync_msg pages of one account are handled at once (the
+	// next is pulled while earlier ones are handled). Default: 4.
+	PagesInFlight int `yaml:"pages_in_flight"`
 	// ColdStartAge: with no cursor yet, messages older than this are skipped. 0 answers
 	// everything WeCom still holds. Default: 5m.
 	ColdStartAge Duration `yaml:"cold_start_age"`
@@ -87,6 +90,7 @@ const (
 	DefaultLogLevel        = "info"
 	DefaultLogFormat       = "text"
 	DefaultConcurrency     = 16
+	DefaultPagesInFlight   = 4
 	DefaultColdStartAge    = 5 * time.Minute
 	DefaultShutdownTimeout = 10 * time.Second
 )
@@ -102,6 +106,7 @@ func DefaultConfig() Config {
 		LogLevel:        DefaultLogLevel,
 		LogFormat:       DefaultLogFormat,
 		Concurrency:     DefaultConcurrency,
+		PagesInFlight:   DefaultPagesInFlight,
 		ColdStartAge:    Duration(DefaultColdStartAge),
 		ShutdownTimeout: Duration(DefaultShutdownTimeout),
 	}
@@ -240,6 +245,16 @@ var settings = []setting{
 				return fmt.Errorf("%q is not a whole number", v)
 			}
 			c.Concurrency = n
+			return nil
+		}},
+	{key: "pages_in_flight", env: "KFBOT_PAGES_IN_FLIGHT", flags: []string{"pages-in-flight"},
+		usage: "`n` sync_msg pages of one account handled at once, 1–64 (default 4; 1: each page before the next is pulled)",
+		set: func(c *Config, v string) error {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("%q is not a whole number", v)
+			}
+			c.PagesInFlight = n
 			return nil
 		}},
 	{key: "cold_start_age", env: "KFBOT_COLD_START_AGE", flags: []string{"cold-start-age"},
@@ -677,6 +692,9 @@ func (c *Config) Validate() error {
 	if c.Concurrency < 1 {
 		add("concurrency: %d; want 1 or more (KFBOT_CONCURRENCY, -concurrency)", c.Concurrency)
 	}
+	if c.PagesInFlight < 1 || c.PagesInFlight > 64 {
+		add("pages_in_flight: %d; want 1 to 64 (KFBOT_PAGES_IN_FLIGHT, -pages-in-flight)", c.PagesInFlight)
+	}
 	if c.ColdStartAge < 0 {
 		add("cold_start_age: %s is negative; use 0 to answer every message WeCom still holds (KFBOT_COLD_START_AGE)", c.ColdStartAge)
 	}
@@ -721,7 +739,7 @@ func (c *Config) Redacted() []any {
 		"encoding_aes_key", state(c.EncodingAESKey), "api_base", c.APIBase, "listen", c.Listen,
 		"admin_listen", c.AdminListen, "pprof", c.Pprof, "metrics_token", optState(c.MetricsToken),
 		"data_dir", c.DataDir, "rules", c.Rules, "rules_watch", c.RulesWatch,
-		"concurrency", c.Concurrency, "cold_start_age", c.ColdStartAge.String(),
+		"concurrency", c.Concurrency, "pages_in_flight", c.PagesInFlight, "cold_start_age", c.ColdStartAge.String(),
 		"shutdown_timeout", c.ShutdownTimeout.String(), "poll_interval", c.PollInterval.String(),
 		"accounts", strings.Join(c.Accounts, ","), "plugins", strings.Join(names, ","),
 	}

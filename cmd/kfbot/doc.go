@@ -34,6 +34,7 @@
 //	KFBOT_LOG_LEVEL          -log-level           log_level         info (debug, info, warn, error)
 //	KFBOT_LOG_FORMAT         -log-format          log_format        text (text, json; to standard error)
 //	KFBOT_CONCURRENCY        -concurrency         concurrency       16 conversations at once
+//	KFBOT_PAGES_IN_FLIGHT    -pages-in-flight     pages_in_flight   4 pages of one account at once (1–64)
 //	KFBOT_COLD_START_AGE     -cold-start-age      cold_start_age    5m (0: answer all history)
 //	KFBOT_SHUTDOWN_TIMEOUT   -shutdown-timeout    shutdown_timeout  10s
 //	KFBOT_POLL_INTERVAL      -poll-interval       poll_interval     0 (off)

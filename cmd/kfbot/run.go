@@ -111,6 +111,7 @@ func (m *Main) runCmd(ctx context.Context, args []string) error {
 		bot.WithLogger(logger),
 		bot.WithObserver(checkedObserver{metrics: met, check: check, logger: logger}),
 		bot.WithConcurrency(cfg.Concurrency),
+		bot.WithPagesInFlight(cfg.PagesInFlight),
 		bot.WithColdStartAge(time.Duration(cfg.ColdStartAge)),
 		bot.WithShutdownTimeout(time.Duration(cfg.ShutdownTimeout)),
 	}
