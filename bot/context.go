@@ -25,7 +25,8 @@ type Context struct {
 // msgState is the mutable per-message state shared by a Context and its copies.
 type msgState struct {
 	session *storage.Session
-	replies int // index of the next reply, for deterministic outbound msgids
+	start   start // whether a pass began the message before (see Bot.begin)
+	replies int   // index of the next reply, for deterministic outbound msgids
 	logger  *slog.Logger
 	values  []keyValue // Context.Set
 	sent    []string   // send-log keys of the sends confirmed for this message, to mark done

@@ -21,20 +21,24 @@ import (
 func (b *Bot) Dispatch(ctx context.Context, msg syncmsg.Message) error {
 	root := b.freeze()
 	c := groupConversations(b.corpID, []syncmsg.Message{msg})[0]
-	c.seen = make([]bool, 1)
+	c.starts = make([]start, 1)
 	h := msg.Head()
 	look := &storage.Lookup{}
 	if h.MsgID != "" {
-		look.Seen = []string{storage.InboundKey(b.account(h.OpenKFID), h.MsgID)}
+		addLookup(look, b.account(h.OpenKFID), h.MsgID)
 	}
 	if c.conv.ExternalUserID != "" {
 		look.Sessions = []storage.Conversation{c.conv}
 	}
-	if err := b.store.Load(ctx, look); err != nil {
-		b.logStoreError(h, "read the processed mark and session", err)
+	starts, err := b.begin(ctx, look)
+	if err != nil {
+		b.logStoreError(h, "read and mark the message", err)
 		return err
 	}
-	if len(look.Seen) > 0 && look.SeenFound[0] {
+	if len(starts) > 0 {
+		c.starts[0] = starts[0]
+	}
+	if c.starts[0] == startSeen {
 		b.skipDuplicate(ctx, h)
 		return nil
 	}
@@ -44,7 +48,7 @@ func (b *Bot) Dispatch(ctx context.Context, msg syncmsg.Message) error {
 			sess = &storage.Session{Conversation: c.conv}
 		}
 	}
-	ok, herr := b.handleMessage(ctx, root, msg, sess, c)
+	ok, herr := b.handleMessage(ctx, root, msg, c.starts[0], sess, c)
 	if ok {
 		c.session = sess
 	}
@@ -102,11 +106,11 @@ func (b *Bot) handleConversation(stop, work context.Context, root HandlerFunc, c
 			c.marks = nil
 			return false
 		}
-		if c.seen[i] {
+		if c.starts[i] == startSeen {
 			b.skipDuplicate(work, m.Head())
 			continue
 		}
-		if ok, _ := b.handleMessage(work, root, m, sess, c); !ok {
+		if ok, _ := b.handleMessage(work, root, m, c.starts[i], sess, c); !ok {
 			c.marks = nil
 			return false
 		}
@@ -122,11 +126,12 @@ func (b *Bot) skipDuplicate(ctx context.Context, h *syncmsg.Header) {
 		slog.String(LogKeyOpenKFID, h.OpenKFID), slog.String(LogKeyMsgID, h.MsgID))
 }
 
-// handleMessage runs one message through the handlers with sess, and adds what it did to
+// handleMessage runs one message through the handlers with sess (st says whether an
+// earlier pass began it, see begin), and adds what it did to
 // part: its done sends always, its processed mark when it was handled. ok is false when
 // it was not handled and must be pulled again (cut off by shutdown, or a transient
 // failure of WeCom, the network or the store); herr is the handler's error.
-func (b *Bot) handleMessage(work context.Context, root HandlerFunc, msg syncmsg.Message, sess *storage.Session, part *conversation) (ok bool, herr error) {
+func (b *Bot) handleMessage(work context.Context, root HandlerFunc, msg syncmsg.Message, st start, sess *storage.Session, part *conversation) (ok bool, herr error) {
 	h := msg.Head()
 	mark := ""
 	if h.MsgID != "" {
@@ -143,7 +148,7 @@ func (b *Bot) handleMessage(work context.Context, root HandlerFunc, msg syncmsg.
 		b.observeMessage(sess, msg, h, part)
 	}
 
-	c := &Context{ctx: work, bot: b, msg: msg, head: h, state: &msgState{session: sess}}
+	c := &Context{ctx: work, bot: b, msg: msg, head: h, state: &msgState{session: sess, start: st}}
 	start := b.opts.now()
 	b.opts.observer.Message(h.MsgType, h.EventType)
 	herr = b.runHandler(root, c)

@@ -35,13 +35,17 @@
 //     page. A crash replays from the last saved cursor.
 //   - Processed msgids are remembered for 3 days and skipped on replay.
 //   - Every reply carries a msgid derived from the inbound msgid and the reply's index
-//     ([OutMsgID]). Before the send, the send log marks it pending (one BeginSend, the one
-//     store operation per reply, which also tells a retry that it was sent before). A
-//     crash before the page's write replays its messages with their old sessions; a send
-//     marked done is skipped, one marked pending is repeated with the same msgid, which
-//     WeCom refuses as a duplicate and the engine then counts as delivered — without
-//     using the reply allowance, since it went out before. So a replayed message never
-//     reaches the customer twice, and its effects count once: they were never recorded.
+//     ([OutMsgID]). Before a page's messages are handled, one write records an attempt
+//     mark for each that no earlier pass began (storage.AttemptKey): a message without
+//     one cannot have had a reply sent, so its replies need no store operation. A crash
+//     before the page's record replays its messages with their old sessions and their
+//     attempt marks set: then each reply consults the send log — a send marked done is
+//     skipped, any other is repeated with the same msgid, which WeCom refuses as a
+//     duplicate (kf-api.md: a msgid is unique per KF account) and the engine then counts
+//     as delivered, without using the reply allowance, since it went out before. So a
+//     replayed message never reaches the customer twice, and its effects count once:
+//     they were never recorded. A page costs three store operations (read, attempt
+//     marks, record), whatever its size.
 //   - A message that fails for a transient reason (WeCom, the network or the store
 //     failing for now) leaves its conversation's part of the page unrecorded except for
 //     its done sends; that part and the conversation's later messages are handled again

@@ -70,7 +70,7 @@ type conversation struct {
 	key            string
 	conv           storage.Conversation // zero for messages without a customer
 	msgs           []syncmsg.Message
-	seen           []bool // msgs[i] was processed before
+	starts         []start // what the store said about msgs[i] before this pass
 	page           *page
 	opened         bool  // a customer message of the page has opened the reply window
 	handled        int   // messages handled in this pass (not skipped as duplicates)
@@ -336,24 +336,24 @@ func (p *pipe) queue(pg *page) bool {
 	pg.convs = groupConversations(b.corpID, msgs)
 
 	// Reserve each conversation's state for this page (so that an earlier page's commit
-	// keeps it), and list what only the store knows: the processed marks of msgids no page
-	// in flight has, the sessions of conversations no page in flight has.
+	// keeps it), and list what only the store knows: the processed and attempt marks of
+	// msgids no page in flight has, the sessions of conversations no page in flight has.
 	look := &storage.Lookup{}
 	states := make([]*convState, len(pg.convs))
 	loadAt := make([]int, len(pg.convs)) // index into look.Sessions, or -1
 	p.mu.Lock()
 	for j, c := range pg.convs {
 		c.page = pg
-		c.seen = make([]bool, len(c.msgs))
+		c.starts = make([]start, len(c.msgs))
 		for i, m := range c.msgs {
 			if id := m.Head().MsgID; id != "" {
 				key := storage.InboundKey(p.acct, id)
 				if _, ok := p.inflight[key]; ok {
-					c.seen[i] = true // an earlier page in flight has it
+					c.starts[i] = startSeen // an earlier page in flight has it
 					continue
 				}
 				p.inflight[key] = struct{}{}
-				look.Seen = append(look.Seen, key)
+				addLookup(look, p.acct, id)
 			}
 		}
 		st := p.convs[c.key]
@@ -370,26 +370,26 @@ func (p *pipe) queue(pg *page) bool {
 		states[j] = st
 	}
 	p.mu.Unlock()
-	if len(look.Seen)+len(look.Sessions) > 0 {
-		if err := b.store.Load(p.work, look); err != nil {
-			b.log.Error("bot: store failed reading the page's processed marks and sessions; it will be pulled again",
-				slog.String(LogKeyOpenKFID, p.id), slog.Int(LogKeyCount, len(msgs)), slog.Any(LogKeyError, err))
-			p.fail(fmt.Errorf("bot: load page state for %s: %w", p.id, err))
-			return false
+	starts, err := b.begin(p.work, look)
+	if err != nil {
+		b.log.Error("bot: store failed reading or marking the page's messages; it will be pulled again",
+			slog.String(LogKeyOpenKFID, p.id), slog.Int(LogKeyCount, len(msgs)), slog.Any(LogKeyError, err))
+		p.fail(fmt.Errorf("bot: begin page for %s: %w", p.id, err))
+		return false
+	}
+	k := 0
+	for _, c := range pg.convs { // the order addLookup saw them in
+		for i, m := range c.msgs {
+			if c.starts[i] == startUnknown && m.Head().MsgID != "" {
+				c.starts[i] = starts[k]
+				k++
+			}
 		}
 	}
 
 	var start []*convState
 	p.mu.Lock()
-	si := 0
 	for j, c := range pg.convs {
-		for i, m := range c.msgs {
-			if c.seen[i] || m.Head().MsgID == "" {
-				continue
-			}
-			c.seen[i] = look.SeenFound[si]
-			si++
-		}
 		st := states[j]
 		if k := loadAt[j]; k >= 0 {
 			st.session = look.SessionsFound[k]
@@ -530,6 +530,56 @@ func (b *Bot) applyParts(ctx context.Context, parts []*conversation, cursor *sto
 		return b.applyParts(ctx, parts[half:], cursor)
 	}
 	return err
+}
+
+// start is what the store said about a message before this pass handled it.
+type start uint8
+
+const (
+	startUnknown start = iota // no msgid: each reply checks the send log itself
+	startNew                  // no pass began it; its attempt mark is recorded now
+	startBegun                // an earlier pass began it: its replies may have gone out
+	startSeen                 // processed before: skipped
+)
+
+// addLookup adds to look what the store knows about inbound msgID: its processed mark and
+// its attempt mark.
+func addLookup(look *storage.Lookup, acct storage.Account, msgID string) {
+	look.Seen = append(look.Seen, storage.InboundKey(acct, msgID))
+	look.Sends = append(look.Sends, storage.AttemptKey(acct, msgID))
+}
+
+// begin reads look (the marks added by addLookup, and sessions) in one Load, then records
+// the attempt marks of the messages no pass has begun, in one write, before any of them is
+// handled: a send of a message whose attempt mark is missing cannot have happened, so its
+// replies need no send-log write of their own. It returns each message's start, in the
+// order they were added.
+func (b *Bot) begin(ctx context.Context, look *storage.Lookup) ([]start, error) {
+	if len(look.Seen)+len(look.Sessions) == 0 {
+		return nil, nil
+	}
+	if err := b.store.Load(ctx, look); err != nil {
+		return nil, err
+	}
+	starts := make([]start, len(look.Seen))
+	var pending []string
+	for i := range look.Seen {
+		switch {
+		case look.SeenFound[i]:
+			starts[i] = startSeen
+		case look.SendsFound[i] != storage.SendNone:
+			starts[i] = startBegun
+		default:
+			starts[i] = startNew
+			pending = append(pending, look.Sends[i])
+		}
+	}
+	if len(pending) > 0 {
+		if err := b.store.Apply(ctx, &storage.Batch{Pending: pending, DedupTTL: b.opts.dedupTTL}); err != nil {
+			return nil, err
+		}
+	}
+	return starts, nil
 }
 
 // groupConversations splits a page by conversation, keeping page order inside each and

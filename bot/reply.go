@@ -119,18 +119,27 @@ func stopsReplies(err error) bool {
 		errors.Is(err, kf.ErrSendTimeLimit) || errors.Is(err, kf.ErrNoConsultation48h)
 }
 
-// deliver runs send at most once per outID across crashes, using the store's send log: a
-// send confirmed before is not repeated; a send that was in flight when the process died
-// is tried again, and if WeCom then refuses it (the msgid is already used) it counts as
-// delivered (replayed is then true). A send is marked pending before it is made; its done
-// mark is kept in the message's state and written with the page's other effects (see
-// the package documentation).
+// deliver runs send at most once per outID across crashes. A message's first pass
+// recorded its attempt mark before any handler ran, so its sends need no store operation.
+// On a later pass the send log tells: a send confirmed before is not repeated; one that
+// may have gone out (the message was begun, or the send marked pending) is tried again
+// with the same msgid, and if WeCom then refuses it (the msgid is already used) it counts
+// as delivered (replayed is then true). Done marks are kept in the message's state and
+// written with the page's other effects (see the package documentation).
 func (c *Context) deliver(outID string, send func(context.Context) error) (replayed bool, err error) {
 	b, ctx := c.bot, c.ctx
 	key := storage.OutboundKey(b.account(c.head.OpenKFID), outID)
-	prior, err := b.store.BeginSend(ctx, key, b.opts.dedupTTL) // marks a new send pending
-	if err != nil {
-		return false, fmt.Errorf("%w: write send log: %w", errStore, err)
+	prior := storage.SendNone
+	if c.state.start != startNew {
+		// The message's attempt mark was recorded by an earlier pass (its sends may have
+		// gone out) or cannot be (no msgid): consult and mark the send log.
+		var err error
+		if prior, err = b.store.BeginSend(ctx, key, b.opts.dedupTTL); err != nil {
+			return false, fmt.Errorf("%w: write send log: %w", errStore, err)
+		}
+		if prior == storage.SendNone && c.state.start == startBegun {
+			prior = storage.SendPending // begun before this send log entry existed
+		}
 	}
 	if prior == storage.SendDone {
 		b.opts.observer.Reply(ReplyReplayed, 0)

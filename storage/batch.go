@@ -19,7 +19,9 @@ type Batch struct {
 	Seen []string
 	// Sent are send-log msgids set to [SendDone].
 	Sent []string
-	// DedupTTL is the TTL of Seen and Sent (≤ 0: [DefaultDedupTTL]).
+	// Pending are send-log msgids set to [SendPending].
+	Pending []string
+	// DedupTTL is the TTL of Seen, Sent and Pending (≤ 0: [DefaultDedupTTL]).
 	DedupTTL time.Duration
 	// Cursor, when not nil, is saved as [CursorStore.SetCursor] saves it, in the same
 	// atomic write as the rest, so a page's cursor never lands without its effects.
@@ -39,22 +41,28 @@ type Lookup struct {
 	Seen []string
 	// Sessions are the conversations whose sessions to read.
 	Sessions []Conversation
+	// Sends are the send-log msgids whose states to read.
+	Sends []string
 
 	// SeenFound[i], filled by Load, reports whether Seen[i] is recorded and unexpired.
 	SeenFound []bool
 	// SessionsFound[i], filled by Load, is a copy of the session of Sessions[i], or nil
 	// when there is none or it has expired.
 	SessionsFound []*Session
+	// SendsFound[i], filled by Load, is the state of Sends[i] ([SendNone] when absent or
+	// expired).
+	SendsFound []SendState
 }
 
 // Batcher writes a [Batch] and reads a [Lookup], each as one operation.
 type Batcher interface {
 	// Apply writes b atomically: after a crash either every write of it is there or
-	// none is. An empty id in Seen or Sent, a nil session or one whose Vars cannot be
+	// none is. An empty id in Seen, Sent or Pending, a nil session or one whose Vars cannot be
 	// encoded is an error; then nothing is written. A batch too big for one atomic write
 	// fails with an error matching [ErrBatchTooBig], having written nothing; split it.
 	Apply(ctx context.Context, b *Batch) error
-	// Load answers l, replacing its SeenFound and SessionsFound.
+	// Load answers l from one consistent view, replacing its SeenFound, SessionsFound
+	// and SendsFound.
 	Load(ctx context.Context, l *Lookup) error
 }
 
@@ -74,7 +82,7 @@ func CheckBatch(b *Batch) error {
 			return errNilSession
 		}
 	}
-	for _, ids := range [][]string{b.Seen, b.Sent} {
+	for _, ids := range [][]string{b.Seen, b.Sent, b.Pending} {
 		for _, id := range ids {
 			if id == "" {
 				return errEmptyID
@@ -95,13 +103,16 @@ func CheckLookup(l *Lookup) error {
 	if l == nil {
 		return errNilLookup
 	}
-	for _, id := range l.Seen {
-		if id == "" {
-			return errEmptyID
+	for _, ids := range [][]string{l.Seen, l.Sends} {
+		for _, id := range ids {
+			if id == "" {
+				return errEmptyID
+			}
 		}
 	}
 	l.SeenFound = resize(l.SeenFound, len(l.Seen))
 	l.SessionsFound = resize(l.SessionsFound, len(l.Sessions))
+	l.SendsFound = resize(l.SendsFound, len(l.Sends))
 	return nil
 }
 

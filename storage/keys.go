@@ -15,6 +15,11 @@ func OutboundKey(a Account, outMsgID string) string {
 	return key("out", a.CorpID, a.OpenKFID, outMsgID)
 }
 
+// AttemptKey is the [SendLog] id the engine records as [SendPending] when it starts
+// handling inbound message msgID of account a: after a crash it tells the replay that the
+// message's replies may have gone out.
+func AttemptKey(a Account, msgID string) string { return key("try", a.CorpID, a.OpenKFID, msgID) }
+
 // PullLease is the [Leaser] name of the lease a puller of account a holds.
 func PullLease(a Account) string { return key("pull", a.CorpID, a.OpenKFID) }
 

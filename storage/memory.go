@@ -322,6 +322,9 @@ func (m *Memory) Apply(ctx context.Context, b *Batch) error {
 	for _, id := range b.Sent {
 		m.sends.put(id, SendDone, now.Add(b.DedupTTL))
 	}
+	for _, id := range b.Pending {
+		m.sends.put(id, SendPending, now.Add(b.DedupTTL))
+	}
 	if c := b.Cursor; c != nil {
 		m.setCursorLocked(c.Account, c.Cursor)
 	}
@@ -340,6 +343,9 @@ func (m *Memory) Load(ctx context.Context, l *Lookup) error {
 	now := m.now()
 	for i, id := range l.Seen {
 		_, l.SeenFound[i] = m.seen.get(id, now)
+	}
+	for i, id := range l.Sends {
+		l.SendsFound[i], _ = m.sends.get(id, now) // SendNone when absent
 	}
 	data := make([][]byte, len(l.Sessions))
 	for i, c := range l.Sessions {

@@ -558,6 +558,7 @@ func (s *Store) Apply(ctx context.Context, b *storage.Batch) error {
 	}
 	seen := appendExpiry(nil, now.Add(b.DedupTTL)) // entries only read the value
 	done := sendValue(now.Add(b.DedupTTL), storage.SendDone)
+	pending := sendValue(now.Add(b.DedupTTL), storage.SendPending)
 	err := s.db.Update(func(txn *badger.Txn) error {
 		for i, sess := range b.Sessions {
 			if err := txn.SetEntry(entry(sessionKey(sess.Conversation), sessions[i], b.SessionTTL)); err != nil {
@@ -574,6 +575,11 @@ func (s *Store) Apply(ctx context.Context, b *storage.Batch) error {
 				return err
 			}
 		}
+		for _, id := range b.Pending {
+			if err := txn.SetEntry(entry(idKey(kindSend, id), pending, b.DedupTTL)); err != nil {
+				return err
+			}
+		}
 		if c := b.Cursor; c != nil {
 			if c.Cursor == "" {
 				return txn.Delete(cursorKey(c.Account))
@@ -584,7 +590,7 @@ func (s *Store) Apply(ctx context.Context, b *storage.Batch) error {
 	})
 	if errors.Is(err, badger.ErrTxnTooBig) {
 		return fmt.Errorf("badgerstore: apply: %d sessions, %d processed ids, %d sends: %w (%w)",
-			len(b.Sessions), len(b.Seen), len(b.Sent), storage.ErrBatchTooBig, err)
+			len(b.Sessions), len(b.Seen), len(b.Sent)+len(b.Pending), storage.ErrBatchTooBig, err)
 	}
 	if err != nil {
 		return fmt.Errorf("badgerstore: apply: %w", err)
@@ -616,6 +622,13 @@ func (s *Store) Load(ctx context.Context, l *storage.Lookup) error {
 				return fmt.Errorf("session %s/%s/%s: %w", c.CorpID, c.OpenKFID, c.ExternalUserID, err)
 			}
 			l.SessionsFound[i] = sess
+		}
+		for i, id := range l.Sends {
+			st, err := sendState(txn, idKey(kindSend, id), now)
+			if err != nil {
+				return fmt.Errorf("send %s: %w", id, err)
+			}
+			l.SendsFound[i] = st
 		}
 		return nil
 	})

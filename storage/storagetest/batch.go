@@ -130,6 +130,7 @@ func testBatchInvalid(t *testing.T, s storage.Store, _ *Clock) {
 	for name, b := range map[string]*storage.Batch{
 		"empty send id":      {Seen: []string{"in-x"}, Sent: []string{"out-x", ""}},
 		"empty processed id": {Seen: []string{"in-x", ""}, Sent: []string{"out-x"}},
+		"empty pending id":   {Seen: []string{"in-x"}, Sent: []string{"out-x"}, Pending: []string{""}},
 		"nil session": {Seen: []string{"in-x"}, Sent: []string{"out-x"},
 			Sessions: []*storage.Session{{Conversation: conv}, nil}},
 		"unencodable vars": {Seen: []string{"in-x"}, Sent: []string{"out-x"},
@@ -159,6 +160,7 @@ func testBatchLoad(t *testing.T, s storage.Store, c *Clock) {
 	c.Advance(time.Hour)
 	require.NoError(t, s.Load(ctx, l))
 	assert.Equal(t, []bool{false, false, true, false}, l.SeenFound, "expired ids are not found")
+	assert.Equal(t, []storage.SendState{storage.SendPending, storage.SendNone, storage.SendNone, storage.SendNone}, l.SendsFound, "expired sends are not found")
 	c.Advance(storage.DefaultSessionTTL)
 	require.NoError(t, s.Load(ctx, l))
 	assert.Equal(t, []*storage.Session{nil, nil, nil}, l.SessionsFound, "expired sessions are not found")
@@ -177,18 +179,22 @@ func checkLoad(t *testing.T, s storage.Store) *storage.Lookup {
 	require.NoError(t, s.Apply(ctx, &storage.Batch{
 		Sessions: []*storage.Session{{Conversation: conv("a"), Messages: 1, Vars: map[string]any{"k": "v"}}, {Conversation: conv("b"), Messages: 2}},
 		Seen:     []string{"in-1", "in-2"}, DedupTTL: time.Hour,
+		Pending: []string{"try-1"}, Sent: []string{"out-1"},
 	}))
 	_, err := s.FirstSeen(ctx, "in-3", 2*time.Hour)
 	require.NoError(t, err)
+	require.NoError(t, s.SetSendState(ctx, "out-2", storage.SendPending, 2*time.Hour))
 
 	l := &storage.Lookup{
 		Seen:          []string{"in-1", "in-x", "in-3", "in-2"},
 		Sessions:      []storage.Conversation{conv("b"), conv("none"), conv("a")},
+		Sends:         []string{"out-2", "try-1", "out-x", "out-1"},
 		SeenFound:     []bool{true, true, true, true, true, true}, // stale answers are replaced
 		SessionsFound: make([]*storage.Session, 1),
 	}
 	require.NoError(t, s.Load(ctx, l))
 	assert.Equal(t, []bool{true, false, true, true}, l.SeenFound)
+	assert.Equal(t, []storage.SendState{storage.SendPending, storage.SendPending, storage.SendNone, storage.SendDone}, l.SendsFound)
 	require.Len(t, l.SessionsFound, 3)
 	require.NotNil(t, l.SessionsFound[0])
 	assert.Equal(t, 2, l.SessionsFound[0].Messages)
@@ -207,6 +213,7 @@ func checkLoad(t *testing.T, s storage.Store) *storage.Lookup {
 	assert.Empty(t, empty.SeenFound)
 	assert.Error(t, s.Load(ctx, nil), "nil lookup")
 	assert.Error(t, s.Load(ctx, &storage.Lookup{Seen: []string{"in-1", ""}}), "empty id")
+	assert.Error(t, s.Load(ctx, &storage.Lookup{Sends: []string{""}}), "empty send id")
 	return l
 }
 
