@@ -102,21 +102,28 @@ func (b *Bot) filterPage(openKFID string, msgs []syncmsg.Message, cold bool, now
 // the part leaves a snapshot of the session and the processed marks.
 func (b *Bot) handleConversation(stop, work context.Context, root HandlerFunc, c *conversation, sess *storage.Session) bool {
 	for i, m := range c.msgs {
-		if stop.Err() != nil {
-			c.marks = nil
-			return false
-		}
-		if c.starts[i] == startSeen {
+		if stop.Err() == nil && c.starts[i] == startSeen {
 			b.skipDuplicate(work, m.Head())
 			continue
 		}
+		if stop.Err() != nil {
+			c.fail()
+			return false
+		}
 		if ok, _ := b.handleMessage(work, root, m, c.starts[i], sess, c); !ok {
-			c.marks = nil
+			c.fail()
 			return false
 		}
 	}
 	c.session = sess.Clone()
 	return true
+}
+
+// fail drops what the part would have recorded but its done sends: its messages are
+// handled again on the next pass, and the sends they made are not repeated.
+func (c *conversation) fail() {
+	c.sent = append(c.sent, c.covered...)
+	c.marks, c.covered = nil, nil
 }
 
 // skipDuplicate reports a message skipped as already processed.
@@ -158,11 +165,10 @@ func (b *Bot) handleMessage(work context.Context, root HandlerFunc, msg syncmsg.
 	if herr != nil {
 		b.handleError(c, herr)
 	}
-	// Sends that went out are marked done even when the message must be handled again,
-	// so that they are not repeated (were that write lost, their pending marks would
-	// still keep them from reaching the customer twice).
-	part.sent = append(part.sent, c.state.sent...)
 	if work.Err() != nil || isTransient(herr) {
+		// The sends that went out are marked done, so that the next pass does not repeat
+		// them (were that write lost, WeCom would refuse their reused msgids).
+		part.sent = append(part.sent, c.state.sent...)
 		return false, herr
 	}
 	if sess != nil {
@@ -170,7 +176,12 @@ func (b *Bot) handleMessage(work context.Context, root HandlerFunc, msg syncmsg.
 		sess.LastMsgID = h.MsgID
 	}
 	if mark != "" {
+		// Once the processed mark is recorded the message is never handled again, so its
+		// sends need done marks only if the part fails after all.
 		part.marks = append(part.marks, mark)
+		part.covered = append(part.covered, c.state.sent...)
+	} else {
+		part.sent = append(part.sent, c.state.sent...)
 	}
 	part.handled++
 	return true, herr

@@ -562,7 +562,7 @@ func TestReplayedPageReopensTheWindowForNewMessages(t *testing.T) {
 	assert.Len(t, e.srv.SentTo(testKF, "wmB"), 3)
 }
 
-// The engine's dedup records, send log, session and pull lease are those of the
+// The engine's dedup records, attempt marks, session and pull lease are those of the
 // storage helpers for the client's corp, and another corp's are untouched.
 func TestStoreKeysNameTheCorp(t *testing.T) {
 	e := newEnv(t)
@@ -587,11 +587,10 @@ func TestStoreKeysNameTheCorp(t *testing.T) {
 	seen, err = s.Seen(ctx, storage.InboundKey(other, id))
 	require.NoError(t, err)
 	assert.False(t, seen)
-	out := bot.OutMsgID(testKF, id, "0")
-	st, err := s.SendState(ctx, storage.OutboundKey(acct, out))
+	st, err := s.SendState(ctx, storage.AttemptKey(acct, id))
 	require.NoError(t, err)
-	assert.Equal(t, storage.SendDone, st)
-	st, err = s.SendState(ctx, storage.OutboundKey(other, out))
+	assert.Equal(t, storage.SendPending, st, "the message's attempt mark")
+	st, err = s.SendState(ctx, storage.AttemptKey(other, id))
 	require.NoError(t, err)
 	assert.Equal(t, storage.SendNone, st)
 	_, err = s.Session(ctx, storage.Conversation{CorpID: acct.CorpID, OpenKFID: testKF, ExternalUserID: "wmA"})

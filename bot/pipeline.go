@@ -79,7 +79,8 @@ type conversation struct {
 	// What the worker leaves for the page's batch.
 	session *storage.Session // a snapshot after the part, nil unless it fully succeeded
 	marks   []string         // processed-mark keys, nil unless it fully succeeded
-	sent    []string         // done sends (kept even when a later message failed)
+	covered []string         // sends of the messages in marks: done marks only if it fails
+	sent    []string         // done sends to record whatever happens
 }
 
 // convState is a conversation with parts queued or not yet committed.
