@@ -258,10 +258,15 @@ func (p *pipe) wait() error {
 	if err != nil {
 		p.err = nil
 		p.cursor, p.loaded = p.committed, false
-		clear(p.convs)
-		clear(p.inflight)
+		p.forgetLocked()
 	}
 	return err
+}
+
+// forgetLocked drops what the pipe keeps of pages no longer in flight.
+func (p *pipe) forgetLocked() {
+	clear(p.convs)
+	clear(p.inflight)
 }
 
 // close waits for the pages in flight and gives the lease up; a later pass takes it again
@@ -277,6 +282,9 @@ func (p *pipe) close() error {
 		}
 		p.leased, p.loaded = time.Time{}, false // another replica may move the cursor now
 	}
+	p.mu.Lock()
+	p.forgetLocked() // and write the sessions
+	p.mu.Unlock()
 	return err
 }
 
@@ -420,27 +428,31 @@ func (p *pipe) queue(pg *page) bool {
 func (p *pipe) run(st *convState) {
 	for {
 		p.mu.Lock()
-		if len(st.queue) == 0 {
-			st.running = false
-			p.mu.Unlock()
-			return
-		}
-		c := st.queue[0]
+		c := st.queue[0] // a runner is started, and goes on, only while parts are queued
 		st.queue[0] = nil
 		st.queue = st.queue[1:]
 		skip := st.failed || p.stop.Err() != nil
 		p.mu.Unlock()
 
-		if skip || !p.b.handleConversation(p.stop, p.work, p.root, c, st.session) {
-			p.mu.Lock()
+		ok := !skip && p.b.handleConversation(p.stop, p.work, p.root, c, st.session)
+
+		p.mu.Lock()
+		if !ok {
 			st.failed = true
 			c.page.failed = true
 			if p.err == nil {
 				p.err = errPageIncomplete
 			}
-			p.mu.Unlock()
 		}
+		// Stop running before the last part is done, so that its page's commit can forget
+		// the conversation; a part queued from now on starts a new runner.
+		more := len(st.queue) > 0
+		st.running = more
+		p.mu.Unlock()
 		c.page.parts.Done()
+		if !more {
+			return
+		}
 	}
 }
 
