@@ -11,20 +11,25 @@
 // effectively exactly-once replies with these pieces:
 //
 //   - [CursorStore]: the sync_msg cursor per (corp, open_kfid). The engine saves
-//     next_cursor only after every message of a page has been dispatched, so a crash
+//     next_cursor only after every message of a page has been handled, so a crash
 //     replays the page instead of losing it.
 //   - [Deduper]: processed msgids ([InboundKey]) with a TTL ([DefaultDedupTTL], longer
 //     than the three days WeCom keeps messages), recorded atomically.
-//   - [SendLog]: outbound msgids ([OutboundKey]) in flight. The engine derives each
-//     reply's msgid from the inbound msgid, marks it [SendPending] before calling
-//     kf/send_msg and [SendDone] after; after a crash a pending send is retried with the
-//     same msgid, which WeCom accepts only once.
+//   - [SendLog]: outbound msgids ([OutboundKey]) and the attempt marks of inbound
+//     messages ([AttemptKey]). The engine derives each reply's msgid from the inbound
+//     msgid and records a message's attempt mark before handling it; after a crash the
+//     replies of a message with an attempt mark consult the send log ([SendLog.BeginSend])
+//     and are retried with the same msgid, which WeCom accepts only once.
 //   - [SessionStore]: per-conversation state ([Session]): handler variables, counters,
 //     the human-owned flag and the 5-replies-per-48-hours quota window.
 //   - [Leaser]: one lease per account ([PullLease]) so that only one puller runs for it.
 //     With a shared store several replicas can serve one callback URL; with a
 //     single-process store (Badger) the lease is local but keeps the engine's code path
 //     the same.
+//   - [Batcher]: what the engine does per page — one [Lookup] read ([Batcher.Load]) and
+//     atomic [Batch] writes ([Batcher.Apply]): the attempt marks, then the sessions,
+//     processed marks, done sends and cursor together — so a page costs three store
+//     operations whatever its size.
 //
 // # Conventions
 //
