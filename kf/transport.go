@@ -278,7 +278,17 @@ func decodeBody(op string, code int, statusLine, contentType string, data []byte
 	}
 	st := out.status()
 	*st = apiStatus{}
-	if err := json.Unmarshal(data, out); err != nil {
+	var target any = out
+	if fd, ok := out.(fastDecoder); ok {
+		if fd.decodeFast(data) {
+			if st.ErrCode != 0 {
+				return &APIError{Op: op, Code: st.ErrCode, Message: scrub(st.ErrMsg, secrets...)}
+			}
+			return nil
+		}
+		target = fd.jsonTarget()
+	}
+	if err := json.Unmarshal(data, target); err != nil {
 		var only apiStatus
 		if json.Unmarshal(data, &only) == nil && only.ErrCode != 0 {
 			return &APIError{Op: op, Code: only.ErrCode, Message: scrub(only.ErrMsg, secrets...)}
