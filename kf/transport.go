@@ -232,35 +232,50 @@ func (cl *Client) roundTrip(req *http.Request, op string, out result, tok string
 	if err != nil {
 		return 0, newTransportError(op, err, !isDialError(err), tok, string(cl.secret))
 	}
+	rb := readBufPool.Get().(*readBuf)
 	defer func() {
 		// Drain a little so the connection can be reused, then close.
-		_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+		rb.lr = io.LimitedReader{R: resp.Body, N: 64 << 10}
+		_, _ = io.Copy(io.Discard, &rb.lr)
 		_ = resp.Body.Close()
+		rb.release()
 	}()
-	return resp.StatusCode, decodeResponse(op, resp, out, tok, string(cl.secret))
+	return resp.StatusCode, decodeResponse(op, resp, rb, out, tok, string(cl.secret))
 }
 
-var readBufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// readBuf is a pooled buffer for answer bodies, with the limited reader that
+// fills it, so that reading an answer allocates nothing once warm.
+type readBuf struct {
+	buf bytes.Buffer
+	lr  io.LimitedReader
+}
 
-// decodeResponse reads at most maxResponseBytes of resp and decodes it into
-// out, turning a non-zero errcode into *APIError and other failures into
-// *HTTPError, *transportError or ErrInvalidResponse.
-func decodeResponse(op string, resp *http.Response, out result, secrets ...string) error {
-	buf := readBufPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer func() {
-		if buf.Cap() <= 256<<10 { // do not keep huge buffers alive
-			readBufPool.Put(buf)
-		}
-	}()
-	n, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes+1))
+var readBufPool = sync.Pool{New: func() any { return new(readBuf) }}
+
+// release returns rb to the pool, unless its buffer has grown huge.
+func (rb *readBuf) release() {
+	rb.lr = io.LimitedReader{}
+	if rb.buf.Cap() <= 256<<10 { // do not keep huge buffers alive
+		rb.buf.Reset()
+		readBufPool.Put(rb)
+	}
+}
+
+// decodeResponse reads at most maxResponseBytes of resp into rb and decodes
+// it into out, turning a non-zero errcode into *APIError and other failures
+// into *HTTPError, *transportError or ErrInvalidResponse. Nothing decoded
+// into out refers to rb.
+func decodeResponse(op string, resp *http.Response, rb *readBuf, out result, secrets ...string) error {
+	rb.buf.Reset()
+	rb.lr = io.LimitedReader{R: resp.Body, N: maxResponseBytes + 1}
+	n, err := rb.buf.ReadFrom(&rb.lr)
 	if err != nil {
 		return newTransportError(op, fmt.Errorf("read response: %w", err), true, secrets...)
 	}
 	if n > maxResponseBytes {
 		return fmt.Errorf("kf: %s: %w: body larger than %d MiB", op, ErrInvalidResponse, maxResponseBytes>>20)
 	}
-	return decodeBody(op, resp.StatusCode, resp.Status, resp.Header.Get("Content-Type"), buf.Bytes(), out, secrets...)
+	return decodeBody(op, resp.StatusCode, resp.Status, resp.Header.Get("Content-Type"), rb.buf.Bytes(), out, secrets...)
 }
 
 // decodeBody is the pure part of decodeResponse (fuzzed).
