@@ -48,38 +48,22 @@ type call struct {
 	// idempotent reports whether repeating a request that may have reached
 	// WeCom is harmless.
 	idempotent bool
+	// json, if not nil, is the pooled JSON body (instead of body), read
+	// through getBody, its GetBody.
+	json    *reqBody
+	getBody func() (io.ReadCloser, error)
 }
 
-// jsonCall returns a POST call with a JSON body.
-func jsonCall(op, path string, body []byte, idempotent bool) *call {
-	return &call{
-		op: op, method: http.MethodPost, path: path, replayable: true, idempotent: idempotent,
-		body: func(context.Context) (io.Reader, int64, string, error) {
-			return bytes.NewReader(body), int64(len(body)), "application/json", nil
-		},
-	}
-}
-
-// marshal encodes v as the JSON request body of op, without HTML escaping.
-// The bytes are not pooled: net/http may read a request body after Do
-// returns, so a pooled buffer could be overwritten while still in use.
-func marshal(op string, v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, fmt.Errorf("kf: %s: encode request: %w", op, err)
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
-
-// doJSON marshals req (validated by the caller) and runs the call into out.
+// doJSON encodes req (validated by the caller) into a pooled body and runs
+// the call into out.
 func (cl *Client) doJSON(ctx context.Context, op, path string, req any, idempotent bool, out result) error {
-	body, err := marshal(op, req)
-	if err != nil {
+	b := newReqBody()
+	defer b.end() // open readers keep the body until they are closed
+	if err := b.encode(op, req); err != nil {
 		return err
 	}
-	return cl.do(ctx, jsonCall(op, path, body, idempotent), out)
+	b.c = call{op: op, method: http.MethodPost, path: path, replayable: true, idempotent: idempotent, json: b, getBody: b.getBody()}
+	return cl.do(ctx, &b.c, out)
 }
 
 // do runs c until it succeeds, fails permanently, exhausts the retry policy
@@ -174,7 +158,13 @@ func (cl *Client) attempt(ctx context.Context, c *call, n int, out result) (tok 
 		size int64
 		ct   string
 	)
-	if c.body != nil {
+	switch {
+	case c.json != nil:
+		if body, err = c.getBody(); err != nil {
+			return tok, false, fmt.Errorf("kf: %s: %w", c.op, err)
+		}
+		size, ct = int64(c.json.buf.Len()), "application/json"
+	case c.body != nil:
 		if body, size, ct, err = c.body(ctx); err != nil {
 			return tok, false, fmt.Errorf("kf: %s: %w", c.op, err)
 		}
@@ -185,6 +175,9 @@ func (cl *Client) attempt(ctx context.Context, c *call, n int, out result) (tok 
 			_ = cl.Close()
 		}
 		return tok, false, fmt.Errorf("kf: %s: build request: %s", c.op, scrub(err.Error(), tok, string(cl.secret)))
+	}
+	if c.getBody != nil {
+		req.GetBody = c.getBody
 	}
 	if body != nil {
 		req.ContentLength = size
