@@ -107,3 +107,30 @@ func TestJSONBodyFollowsA307(t *testing.T) {
 	assert.Equal(t, bodies[0], bodies[1])
 	assert.Contains(t, bodies[0], `"content":"hi"`)
 }
+
+func TestAPIURLsFollowTheToken(t *testing.T) {
+	var a apiURLs
+	const base = "https://h"
+	tests := []struct{ path, tok, want string }{
+		{"kf/send_msg", "t1", "https://h/cgi-bin/kf/send_msg?access_token=t1"},
+		{"kf/sync_msg", "t1", "https://h/cgi-bin/kf/sync_msg?access_token=t1"},
+		{"kf/send_msg", "t1", "https://h/cgi-bin/kf/send_msg?access_token=t1"},
+		{"kf/send_msg", "t2", "https://h/cgi-bin/kf/send_msg?access_token=t2"},
+		{"kf/sync_msg", "t2", "https://h/cgi-bin/kf/sync_msg?access_token=t2"},
+		{"kf/sync_msg", "a/b+c", "https://h/cgi-bin/kf/sync_msg?access_token=a%2Fb%2Bc"},
+		{"kf/sync_msg", "t1", "https://h/cgi-bin/kf/sync_msg?access_token=t1"},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, a.get(base, tt.path, tt.tok), "%s with %s", tt.path, tt.tok)
+	}
+	var wg sync.WaitGroup // run with -race
+	for i := range 8 {
+		wg.Go(func() {
+			tok := fmt.Sprint("t", i%2)
+			for _, p := range []string{"a", "b", "c"} {
+				assert.Equal(t, base+"/cgi-bin/"+p+"?access_token="+tok, a.get(base, p, tok))
+			}
+		})
+	}
+	wg.Wait()
+}

@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kfbot/kfbot/internal/backoff"
@@ -149,7 +151,7 @@ func (cl *Client) attempt(ctx context.Context, c *call, n int, out result) (tok 
 	if err != nil {
 		return "", false, err
 	}
-	u := cl.baseURL + "/cgi-bin/" + c.path + "?access_token=" + url.QueryEscape(tok)
+	u := cl.urls.get(cl.baseURL, c.path, tok)
 	if c.query != "" {
 		u += "&" + c.query
 	}
@@ -190,6 +192,37 @@ func (cl *Client) attempt(ctx context.Context, c *call, n int, out result) (tok 
 	status, err := cl.roundTrip(req, c.op, out, tok)
 	cl.logCall(ctx, c.op, n, status, cl.now().Sub(start), err)
 	return tok, true, err
+}
+
+// urlCache keeps the request URL of each API path for the current access
+// token, so that a call does not build the same string again. It is
+// replaced (copy on write) when the token changes or a path is added; the
+// paths are the client's fixed set, so it stays small. It holds the token,
+// like the token cache, and is never printed (the Client holds a pointer).
+type urlCache struct {
+	tok  string
+	urls map[string]string // path → URL with ?access_token=
+}
+
+// apiURLs is a Client's urlCache, safe for concurrent use.
+type apiURLs struct{ p atomic.Pointer[urlCache] }
+
+// get returns base + "/cgi-bin/" + path + "?access_token=" + the escaped tok.
+func (a *apiURLs) get(base, path, tok string) string {
+	old := a.p.Load()
+	if old != nil && old.tok == tok {
+		if u, ok := old.urls[path]; ok {
+			return u
+		}
+	}
+	u := base + "/cgi-bin/" + path + "?access_token=" + url.QueryEscape(tok)
+	next := &urlCache{tok: tok, urls: map[string]string{path: u}}
+	if old != nil && old.tok == tok {
+		maps.Copy(next.urls, old.urls)
+		next.urls[path] = u
+	}
+	a.p.Store(next) // a concurrent Store may drop an entry: it is rebuilt next time
+	return u
 }
 
 // fetchToken calls gettoken once; it is the built-in tokenCache's fetch.
