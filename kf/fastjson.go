@@ -34,20 +34,22 @@ type fastDecoder interface {
 
 // sendMsgAnswer is the wire answer of kf/send_msg.
 type sendMsgAnswer struct {
-	apiStatus
-	SendMsgResponse
-}
-
-func (a *sendMsgAnswer) decodeFast(data []byte) bool {
-	return decodeMsgIDAnswer(data, &a.apiStatus, &a.MsgID)
-}
-
-func (a *sendMsgAnswer) jsonTarget() any {
-	return (*struct {
+	w struct {
 		apiStatus
 		SendMsgResponse
-	})(a)
+	}
+	// hint is the request's msgid: WeCom echoes it, and an answer that
+	// does reuses the string instead of allocating another.
+	hint string
 }
+
+func (a *sendMsgAnswer) status() *apiStatus { return &a.w.apiStatus }
+
+func (a *sendMsgAnswer) decodeFast(data []byte) bool {
+	return decodeMsgIDAnswer(data, &a.w.apiStatus, &a.w.MsgID, a.hint)
+}
+
+func (a *sendMsgAnswer) jsonTarget() any { return &a.w }
 
 // sendMsgOnEventAnswer is the wire answer of kf/send_msg_on_event.
 type sendMsgOnEventAnswer struct {
@@ -56,7 +58,7 @@ type sendMsgOnEventAnswer struct {
 }
 
 func (a *sendMsgOnEventAnswer) decodeFast(data []byte) bool {
-	return decodeMsgIDAnswer(data, &a.apiStatus, &a.MsgID)
+	return decodeMsgIDAnswer(data, &a.apiStatus, &a.MsgID, "")
 }
 
 func (a *sendMsgOnEventAnswer) jsonTarget() any {
@@ -76,8 +78,9 @@ const (
 	seenMsgList
 )
 
-// decodeMsgIDAnswer decodes {"errcode","errmsg","msgid"} into st and msgID.
-func decodeMsgIDAnswer(data []byte, st *apiStatus, msgID *string) bool {
+// decodeMsgIDAnswer decodes {"errcode","errmsg","msgid"} into st and
+// msgID; a msgid equal to hint is hint.
+func decodeMsgIDAnswer(data []byte, st *apiStatus, msgID *string, hint string) bool {
 	var (
 		v    apiStatus
 		id   string
@@ -93,10 +96,10 @@ func decodeMsgIDAnswer(data []byte, st *apiStatus, msgID *string) bool {
 			v.ErrCode, end, ok = fastInt(data, i)
 		case asciiNameIs(name, "errmsg"):
 			bit = seenErrMsg
-			v.ErrMsg, end, ok = fastString(data, i)
+			v.ErrMsg, end, ok = fastString(data, i, "ok")
 		case asciiNameIs(name, "msgid"):
 			bit = seenMsgID
-			id, end, ok = fastString(data, i)
+			id, end, ok = fastString(data, i, hint)
 		default:
 			return skipValue(data, i, 1)
 		}
@@ -167,10 +170,10 @@ func (a *syncMsgAnswer) decodeFast(data []byte) bool {
 			v.ErrCode, end, ok = fastInt(data, i)
 		case asciiNameIs(name, "errmsg"):
 			bit = seenErrMsg
-			v.ErrMsg, end, ok = fastString(data, i)
+			v.ErrMsg, end, ok = fastString(data, i, "ok")
 		case asciiNameIs(name, "next_cursor"):
 			bit = seenNextCursor
-			v.NextCursor, end, ok = fastString(data, i)
+			v.NextCursor, end, ok = fastString(data, i, "")
 		case asciiNameIs(name, "has_more"):
 			bit = seenHasMore
 			var b bool
@@ -322,8 +325,9 @@ func fastInt(data []byte, i int) (n, end int, ok bool) {
 
 // fastString returns the JSON string at data[i] if it has no escapes, no
 // control characters and is valid UTF-8: then encoding/json's value is its
-// bytes as they stand.
-func fastString(data []byte, i int) (s string, end int, ok bool) {
+// bytes as they stand. A value equal to known is known, not a new string
+// (errmsg "ok" on every success, the msgid a send gave).
+func fastString(data []byte, i int, known string) (s string, end int, ok bool) {
 	if i >= len(data) || data[i] != '"' {
 		return "", i, false
 	}
@@ -344,8 +348,8 @@ func fastString(data []byte, i int) (s string, end int, ok bool) {
 	if !ascii && !utf8.Valid(raw) {
 		return "", j, false
 	}
-	if string(raw) == "ok" { // errmsg of every success: no allocation
-		return "ok", j + 1, true
+	if string(raw) == known {
+		return known, j + 1, true
 	}
 	return string(raw), j + 1, true
 }

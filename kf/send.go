@@ -98,11 +98,11 @@ func (cl *Client) SendMsg(ctx context.Context, req SendMsgRequest) (*SendMsgResp
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
-	var out sendMsgAnswer
+	out := sendMsgAnswer{hint: req.MsgID}
 	if err := cl.doJSON(ctx, op, "kf/send_msg", req.wire(), req.MsgID != "", &out); err != nil {
 		return nil, err
 	}
-	return &out.SendMsgResponse, nil
+	return &out.w.SendMsgResponse, nil
 }
 
 // SendMsgOnEventRequest is the body of `kf/send_msg_on_event`
