@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kfbot/kfbot/kf"
 )
@@ -65,5 +67,36 @@ func BenchmarkSyncMsg100(b *testing.B) {
 		if err != nil || len(resp.MsgList) != 100 {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkLoopbackSend sends through a real *http.Transport to an
+// httptest server (whose handler is part of the cost), without and with the
+// http.Client Timeout of the default client ([kf.DefaultHTTPTimeout]):
+// net/http makes a deadline context and timer per request for the Timeout.
+func BenchmarkLoopbackSend(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/cgi-bin/gettoken" {
+			_, _ = io.WriteString(w, `{"errcode":0,"errmsg":"ok","access_token":"tok","expires_in":7200}`)
+			return
+		}
+		_, _ = io.WriteString(w, `{"errcode":0,"errmsg":"ok","msgid":"reply-0001"}`)
+	}))
+	defer srv.Close()
+	for _, timeout := range []time.Duration{0, kf.DefaultHTTPTimeout} {
+		b.Run("timeout="+timeout.String(), func(b *testing.B) {
+			hc := srv.Client()
+			hc.Timeout = timeout
+			cl := kf.NewClient(testCorpID, testSecret, kf.WithBaseURL(srv.URL), kf.WithHTTPClient(hc), kf.WithLogger(quiet))
+			req := kf.SendMsgRequest{ToUser: "wmAJ2GCAAAme1XQRC-NI-q0_ZM9ukoAw", OpenKFID: "wkAJ2GCAAASSm4_FhToWMFea0xAFfd3Q",
+				MsgID: "reply-0001", Message: kf.Text{Content: strings.Repeat("hello ", 50)}}
+			ctx := b.Context()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := cl.SendMsg(ctx, req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

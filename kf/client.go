@@ -30,6 +30,7 @@ type Client struct {
 	now     func() time.Time
 	margin  time.Duration
 	cfgErr  error // reported by every call; NewClient does no I/O and returns no error
+	urls    *apiURLs
 }
 
 // NewClient returns a Client for the corp corpID (`corpid`, "ww…") and the
@@ -41,7 +42,7 @@ type Client struct {
 // without [WithTokenSource]) are not lost: every call (and Ping) returns an
 // error whose text says what to fix.
 func NewClient(corpID, secret string, opts ...Option) *Client {
-	cl := &Client{corpID: corpID, secret: Secret(secret), baseURL: DefaultBaseURL}
+	cl := &Client{corpID: corpID, secret: Secret(secret), baseURL: DefaultBaseURL, urls: new(apiURLs)}
 	for _, o := range opts {
 		if o != nil {
 			o(cl)

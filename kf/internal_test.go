@@ -162,6 +162,9 @@ func FuzzDecodeBody(f *testing.F) {
 				apiStatus
 				SendMsgResponse
 			}{},
+			new(sendMsgAnswer), // the fast decoders, with encoding/json as fallback
+			new(sendMsgOnEventAnswer),
+			new(syncMsgAnswer),
 			&struct {
 				apiStatus
 				Type      MediaType       `json:"type"`

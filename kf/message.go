@@ -60,6 +60,11 @@ type payloads struct {
 	MsgMenu     *menuWire        `json:"msgmenu,omitempty"`
 	Location    *locationWire    `json:"location,omitempty"`
 	CALink      *caLinkWire      `json:"ca_link,omitempty"`
+
+	// Storage for the most common payloads, so that put does not allocate
+	// them apart from the envelope; never encoded.
+	text  textWire
+	media mediaWire
 }
 
 type textWire struct {
@@ -115,7 +120,10 @@ func (Text) MsgType() syncmsg.MsgType { return MsgTypeText }
 
 func (m Text) check() error { return checkText("text", m.Content) }
 
-func (m Text) put(p *payloads) { p.Text = &textWire{Content: m.Content} }
+func (m Text) put(p *payloads) {
+	p.text = textWire{Content: m.Content}
+	p.Text = &p.text
+}
 
 func checkText(what, s string) error {
 	switch {
@@ -139,7 +147,10 @@ func (Image) MsgType() syncmsg.MsgType { return MsgTypeImage }
 
 func (m Image) check() error { return checkMediaID("image", m.MediaID) }
 
-func (m Image) put(p *payloads) { p.Image = &mediaWire{MediaID: m.MediaID} }
+func (m Image) put(p *payloads) {
+	p.media = mediaWire{MediaID: m.MediaID}
+	p.Image = &p.media
+}
 
 // Voice is a voice message (`voice.media_id`); MediaID comes from
 // [Client.UploadMedia] with [MediaVoice] (AMR, ≤ 2 MB, ≤ 60 s).
@@ -153,7 +164,10 @@ func (Voice) MsgType() syncmsg.MsgType { return MsgTypeVoice }
 
 func (m Voice) check() error { return checkMediaID("voice", m.MediaID) }
 
-func (m Voice) put(p *payloads) { p.Voice = &mediaWire{MediaID: m.MediaID} }
+func (m Voice) put(p *payloads) {
+	p.media = mediaWire{MediaID: m.MediaID}
+	p.Voice = &p.media
+}
 
 // Video is a video message (`video.media_id`); MediaID comes from
 // [Client.UploadMedia] with [MediaVideo] (MP4, ≤ 10 MB).
@@ -167,7 +181,10 @@ func (Video) MsgType() syncmsg.MsgType { return MsgTypeVideo }
 
 func (m Video) check() error { return checkMediaID("video", m.MediaID) }
 
-func (m Video) put(p *payloads) { p.Video = &mediaWire{MediaID: m.MediaID} }
+func (m Video) put(p *payloads) {
+	p.media = mediaWire{MediaID: m.MediaID}
+	p.Video = &p.media
+}
 
 // File is a file message (`file.media_id`); MediaID comes from
 // [Client.UploadMedia] with [MediaFile] (≤ 20 MB).
@@ -181,7 +198,10 @@ func (File) MsgType() syncmsg.MsgType { return MsgTypeFile }
 
 func (m File) check() error { return checkMediaID("file", m.MediaID) }
 
-func (m File) put(p *payloads) { p.File = &mediaWire{MediaID: m.MediaID} }
+func (m File) put(p *payloads) {
+	p.media = mediaWire{MediaID: m.MediaID}
+	p.File = &p.media
+}
 
 func checkMediaID(what, id string) error {
 	if id == "" {

@@ -98,14 +98,11 @@ func (cl *Client) SendMsg(ctx context.Context, req SendMsgRequest) (*SendMsgResp
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
-	var out struct {
-		apiStatus
-		SendMsgResponse
-	}
+	out := sendMsgAnswer{hint: req.MsgID}
 	if err := cl.doJSON(ctx, op, "kf/send_msg", req.wire(), req.MsgID != "", &out); err != nil {
 		return nil, err
 	}
-	return &out.SendMsgResponse, nil
+	return &out.w.SendMsgResponse, nil
 }
 
 // SendMsgOnEventRequest is the body of `kf/send_msg_on_event`
@@ -176,10 +173,7 @@ func (cl *Client) SendMsgOnEvent(ctx context.Context, req SendMsgOnEventRequest)
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
-	var out struct {
-		apiStatus
-		SendMsgOnEventResponse
-	}
+	var out sendMsgOnEventAnswer
 	if err := cl.doJSON(ctx, op, "kf/send_msg_on_event", req.wire(), req.MsgID != "", &out); err != nil {
 		return nil, err
 	}

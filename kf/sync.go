@@ -64,7 +64,10 @@ type SyncMsgResponse struct {
 	// HasMore may be true while MsgList is empty: keep pulling.
 	HasMore bool
 	// MsgList holds the raw items (`msg_list`), in order. Decode them with
-	// [SyncMsgResponse.Messages] or [syncmsg.Decode].
+	// [SyncMsgResponse.Messages] or [syncmsg.Decode]. The items of one page
+	// may share one backing array (each capped at its own end, so appending
+	// to one never changes another); keeping one item keeps the page's
+	// items in memory.
 	MsgList []json.RawMessage
 }
 
@@ -88,12 +91,7 @@ func (cl *Client) SyncMsg(ctx context.Context, req SyncMsgRequest) (*SyncMsgResp
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
-	var out struct {
-		apiStatus
-		NextCursor string            `json:"next_cursor"`
-		HasMore    flexBool          `json:"has_more"`
-		MsgList    []json.RawMessage `json:"msg_list"`
-	}
+	var out syncMsgAnswer
 	if err := cl.doJSON(ctx, op, "kf/sync_msg", &req, true, &out); err != nil {
 		return nil, err
 	}

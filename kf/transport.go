@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/kfbot/kfbot/internal/backoff"
@@ -48,38 +50,22 @@ type call struct {
 	// idempotent reports whether repeating a request that may have reached
 	// WeCom is harmless.
 	idempotent bool
+	// json, if not nil, is the pooled JSON body (instead of body), read
+	// through getBody, its GetBody.
+	json    *reqBody
+	getBody func() (io.ReadCloser, error)
 }
 
-// jsonCall returns a POST call with a JSON body.
-func jsonCall(op, path string, body []byte, idempotent bool) *call {
-	return &call{
-		op: op, method: http.MethodPost, path: path, replayable: true, idempotent: idempotent,
-		body: func(context.Context) (io.Reader, int64, string, error) {
-			return bytes.NewReader(body), int64(len(body)), "application/json", nil
-		},
-	}
-}
-
-// marshal encodes v as the JSON request body of op, without HTML escaping.
-// The bytes are not pooled: net/http may read a request body after Do
-// returns, so a pooled buffer could be overwritten while still in use.
-func marshal(op string, v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, fmt.Errorf("kf: %s: encode request: %w", op, err)
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
-
-// doJSON marshals req (validated by the caller) and runs the call into out.
+// doJSON encodes req (validated by the caller) into a pooled body and runs
+// the call into out.
 func (cl *Client) doJSON(ctx context.Context, op, path string, req any, idempotent bool, out result) error {
-	body, err := marshal(op, req)
-	if err != nil {
+	b := newReqBody()
+	defer b.end() // open readers keep the body until they are closed
+	if err := b.encode(op, req); err != nil {
 		return err
 	}
-	return cl.do(ctx, jsonCall(op, path, body, idempotent), out)
+	b.c = call{op: op, method: http.MethodPost, path: path, replayable: true, idempotent: idempotent, json: b, getBody: b.getBody()}
+	return cl.do(ctx, &b.c, out)
 }
 
 // do runs c until it succeeds, fails permanently, exhausts the retry policy
@@ -165,7 +151,7 @@ func (cl *Client) attempt(ctx context.Context, c *call, n int, out result) (tok 
 	if err != nil {
 		return "", false, err
 	}
-	u := cl.baseURL + "/cgi-bin/" + c.path + "?access_token=" + url.QueryEscape(tok)
+	u := cl.urls.get(cl.baseURL, c.path, tok)
 	if c.query != "" {
 		u += "&" + c.query
 	}
@@ -174,7 +160,13 @@ func (cl *Client) attempt(ctx context.Context, c *call, n int, out result) (tok 
 		size int64
 		ct   string
 	)
-	if c.body != nil {
+	switch {
+	case c.json != nil:
+		if body, err = c.getBody(); err != nil {
+			return tok, false, fmt.Errorf("kf: %s: %w", c.op, err)
+		}
+		size, ct = int64(c.json.buf.Len()), "application/json"
+	case c.body != nil:
 		if body, size, ct, err = c.body(ctx); err != nil {
 			return tok, false, fmt.Errorf("kf: %s: %w", c.op, err)
 		}
@@ -185,6 +177,9 @@ func (cl *Client) attempt(ctx context.Context, c *call, n int, out result) (tok 
 			_ = cl.Close()
 		}
 		return tok, false, fmt.Errorf("kf: %s: build request: %s", c.op, scrub(err.Error(), tok, string(cl.secret)))
+	}
+	if c.getBody != nil {
+		req.GetBody = c.getBody
 	}
 	if body != nil {
 		req.ContentLength = size
@@ -197,6 +192,37 @@ func (cl *Client) attempt(ctx context.Context, c *call, n int, out result) (tok 
 	status, err := cl.roundTrip(req, c.op, out, tok)
 	cl.logCall(ctx, c.op, n, status, cl.now().Sub(start), err)
 	return tok, true, err
+}
+
+// urlCache keeps the request URL of each API path for the current access
+// token, so that a call does not build the same string again. It is
+// replaced (copy on write) when the token changes or a path is added; the
+// paths are the client's fixed set, so it stays small. It holds the token,
+// like the token cache, and is never printed (the Client holds a pointer).
+type urlCache struct {
+	tok  string
+	urls map[string]string // path → URL with ?access_token=
+}
+
+// apiURLs is a Client's urlCache, safe for concurrent use.
+type apiURLs struct{ p atomic.Pointer[urlCache] }
+
+// get returns base + "/cgi-bin/" + path + "?access_token=" + the escaped tok.
+func (a *apiURLs) get(base, path, tok string) string {
+	old := a.p.Load()
+	if old != nil && old.tok == tok {
+		if u, ok := old.urls[path]; ok {
+			return u
+		}
+	}
+	u := base + "/cgi-bin/" + path + "?access_token=" + url.QueryEscape(tok)
+	next := &urlCache{tok: tok, urls: map[string]string{path: u}}
+	if old != nil && old.tok == tok {
+		maps.Copy(next.urls, old.urls)
+		next.urls[path] = u
+	}
+	a.p.Store(next) // a concurrent Store may drop an entry: it is rebuilt next time
+	return u
 }
 
 // fetchToken calls gettoken once; it is the built-in tokenCache's fetch.
@@ -232,35 +258,50 @@ func (cl *Client) roundTrip(req *http.Request, op string, out result, tok string
 	if err != nil {
 		return 0, newTransportError(op, err, !isDialError(err), tok, string(cl.secret))
 	}
+	rb := readBufPool.Get().(*readBuf)
 	defer func() {
 		// Drain a little so the connection can be reused, then close.
-		_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+		rb.lr = io.LimitedReader{R: resp.Body, N: 64 << 10}
+		_, _ = io.Copy(io.Discard, &rb.lr)
 		_ = resp.Body.Close()
+		rb.release()
 	}()
-	return resp.StatusCode, decodeResponse(op, resp, out, tok, string(cl.secret))
+	return resp.StatusCode, decodeResponse(op, resp, rb, out, tok, string(cl.secret))
 }
 
-var readBufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// readBuf is a pooled buffer for answer bodies, with the limited reader that
+// fills it, so that reading an answer allocates nothing once warm.
+type readBuf struct {
+	buf bytes.Buffer
+	lr  io.LimitedReader
+}
 
-// decodeResponse reads at most maxResponseBytes of resp and decodes it into
-// out, turning a non-zero errcode into *APIError and other failures into
-// *HTTPError, *transportError or ErrInvalidResponse.
-func decodeResponse(op string, resp *http.Response, out result, secrets ...string) error {
-	buf := readBufPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer func() {
-		if buf.Cap() <= 256<<10 { // do not keep huge buffers alive
-			readBufPool.Put(buf)
-		}
-	}()
-	n, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes+1))
+var readBufPool = sync.Pool{New: func() any { return new(readBuf) }}
+
+// release returns rb to the pool, unless its buffer has grown huge.
+func (rb *readBuf) release() {
+	rb.lr = io.LimitedReader{}
+	if rb.buf.Cap() <= 256<<10 { // do not keep huge buffers alive
+		rb.buf.Reset()
+		readBufPool.Put(rb)
+	}
+}
+
+// decodeResponse reads at most maxResponseBytes of resp into rb and decodes
+// it into out, turning a non-zero errcode into *APIError and other failures
+// into *HTTPError, *transportError or ErrInvalidResponse. Nothing decoded
+// into out refers to rb.
+func decodeResponse(op string, resp *http.Response, rb *readBuf, out result, secrets ...string) error {
+	rb.buf.Reset()
+	rb.lr = io.LimitedReader{R: resp.Body, N: maxResponseBytes + 1}
+	n, err := rb.buf.ReadFrom(&rb.lr)
 	if err != nil {
 		return newTransportError(op, fmt.Errorf("read response: %w", err), true, secrets...)
 	}
 	if n > maxResponseBytes {
 		return fmt.Errorf("kf: %s: %w: body larger than %d MiB", op, ErrInvalidResponse, maxResponseBytes>>20)
 	}
-	return decodeBody(op, resp.StatusCode, resp.Status, resp.Header.Get("Content-Type"), buf.Bytes(), out, secrets...)
+	return decodeBody(op, resp.StatusCode, resp.Status, resp.Header.Get("Content-Type"), rb.buf.Bytes(), out, secrets...)
 }
 
 // decodeBody is the pure part of decodeResponse (fuzzed).
@@ -278,7 +319,17 @@ func decodeBody(op string, code int, statusLine, contentType string, data []byte
 	}
 	st := out.status()
 	*st = apiStatus{}
-	if err := json.Unmarshal(data, out); err != nil {
+	var target any = out
+	if fd, ok := out.(fastDecoder); ok {
+		if fd.decodeFast(data) {
+			if st.ErrCode != 0 {
+				return &APIError{Op: op, Code: st.ErrCode, Message: scrub(st.ErrMsg, secrets...)}
+			}
+			return nil
+		}
+		target = fd.jsonTarget()
+	}
+	if err := json.Unmarshal(data, target); err != nil {
 		var only apiStatus
 		if json.Unmarshal(data, &only) == nil && only.ErrCode != 0 {
 			return &APIError{Op: op, Code: only.ErrCode, Message: scrub(only.ErrMsg, secrets...)}
