@@ -43,6 +43,7 @@ type binConfig struct {
 	accounts    []string
 	concurrency int
 	logLevel    string
+	pagesAhead  int // KFBOT_PAGES_IN_FLIGHT; 0: the binary's default
 }
 
 // env returns the binary's whole environment: nothing else is inherited but the Go
@@ -64,6 +65,9 @@ func (c binConfig) env(f *fake) []string {
 		"KFBOT_COLD_START_AGE=0",
 		"KFBOT_CONCURRENCY=" + strconv.Itoa(c.concurrency),
 		"KFBOT_ACCOUNTS=" + strings.Join(c.accounts, ","),
+	}
+	if c.pagesAhead > 0 {
+		env = append(env, "KFBOT_PAGES_IN_FLIGHT="+strconv.Itoa(c.pagesAhead))
 	}
 	for _, k := range []string{"GOMAXPROCS", "GOGC", "GOMEMLIMIT", "GODEBUG"} {
 		if v, ok := os.LookupEnv(k); ok {

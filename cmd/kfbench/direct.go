@@ -16,6 +16,10 @@ import (
 // direct is the ceiling: the least a bot must do against the fake — kf/sync_msg from a
 // cursor and one kf/send_msg per customer text — with no callbacks, store, rules,
 // ordering or retries. One puller per account feeds senders goroutines.
+//
+// With no senders it is the baseline instead: what a plain bot written with a popular Go
+// SDK does — one pull loop per account that sends each reply itself, one at a time,
+// before it pulls the next page.
 type direct struct {
 	base  string
 	hc    *http.Client
@@ -35,7 +39,9 @@ func startDirect(ctx context.Context, f *fake, accounts []string, senders int) (
 		base:  f.url + "/cgi-bin/",
 		hc:    &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
 		pokes: make(map[string]chan struct{}, len(accounts)),
-		work:  make(chan directJob, 4096),
+	}
+	if senders > 0 {
+		d.work = make(chan directJob, 4096)
 	}
 	var tok struct {
 		ErrCode     int    `json:"errcode"`
@@ -136,12 +142,18 @@ func (d *direct) pull(ctx context.Context, openKFID string, poke <-chan struct{}
 				continue
 			}
 			for _, m := range page.MsgList {
-				if m.Origin == 3 && m.MsgType == "text" {
-					select {
-					case d.work <- directJob{openKFID: openKFID, user: m.ExternalUserID, msgID: m.MsgID}:
-					case <-ctx.Done():
-						return
-					}
+				if m.Origin != 3 || m.MsgType != "text" {
+					continue
+				}
+				j := directJob{openKFID: openKFID, user: m.ExternalUserID, msgID: m.MsgID}
+				if d.work == nil { // the baseline
+					d.sendOne(ctx, j)
+					continue
+				}
+				select {
+				case d.work <- j:
+				case <-ctx.Done():
+					return
 				}
 			}
 			cursor = page.NextCursor
@@ -161,14 +173,19 @@ func (d *direct) send(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		}
-		req := directSendRequest{ToUser: j.user, OpenKFID: j.openKFID, MsgID: "re_" + j.msgID, MsgType: "text"}
-		req.Text.Content = replyPrefix + j.msgID
-		body, _ := json.Marshal(req)
-		var res directErr
-		if err := d.call(ctx, http.MethodPost, "kf/send_msg?access_token="+d.token, body, &res); err != nil || res.ErrCode != 0 {
-			if ctx.Err() == nil {
-				d.errs.Add(1)
-			}
+		d.sendOne(ctx, j)
+	}
+}
+
+// sendOne answers one text with "re:<msgid>".
+func (d *direct) sendOne(ctx context.Context, j directJob) {
+	req := directSendRequest{ToUser: j.user, OpenKFID: j.openKFID, MsgID: "re_" + j.msgID, MsgType: "text"}
+	req.Text.Content = replyPrefix + j.msgID
+	body, _ := json.Marshal(req)
+	var res directErr
+	if err := d.call(ctx, http.MethodPost, "kf/send_msg?access_token="+d.token, body, &res); err != nil || res.ErrCode != 0 {
+		if ctx.Err() == nil {
+			d.errs.Add(1)
 		}
 	}
 }

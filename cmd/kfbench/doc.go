@@ -6,6 +6,7 @@
 //	kfbench load     [flags]   customers × bursts against kfbot: msgs/s, latency, allocs, RSS,
 //	                           and the same load against the ceiling (a minimal direct client)
 //	kfbench ceiling  [flags]   the ceiling alone: what the fake WeCom and loopback allow
+//	kfbench baseline [flags]   the baseline alone: a sequential SDK-style bot
 //	kfbench rules    [flags]   the load with 10, 100, 1,000 and 10,000 rules
 //	kfbench crash    [flags]   SIGKILL the binary at random moments, restart it on the same
 //	                           data directory; count that every message is answered once
@@ -50,6 +51,17 @@
 // goroutines (default 16, kfbot's default concurrency) doing kf/send_msg, with no
 // callbacks (customers poke it through a channel), no store, no rules and no ordering.
 // kfbot's result is reported as a fraction of it.
+//
+// The baseline is what a plain bot written with a popular Go SDK does, on the same fake
+// and customers: one pull loop per account that pages through kf/sync_msg with its cursor
+// in memory and sends each reply itself, one at a time, before pulling the next page; no
+// store, no rules. load runs it too (-baseline=false skips it) and reports kfbot's rate as
+// a multiple of it.
+//
+// -rtt delays every API call of the fake (kftest's SetLatency) — WeCom's real round trip
+// is about 30 ms — for kfbot and the references alike; it is printed with the shape of the
+// load. -pages-in-flight sets kfbot's bot.WithPagesInFlight (KFBOT_PAGES_IN_FLIGHT for
+// the binary); 1 is the page-barrier engine, each page handled before the next is pulled.
 //
 // # Driving the binary
 //

@@ -45,6 +45,7 @@ type inprocConfig struct {
 	concurrency int
 	poke        string // "callback" or "direct"
 	accounts    []string
+	pagesAhead  int // bot.WithPagesInFlight; 0: the default
 }
 
 // inproc is kfbot in this process: engine, rules, store and router on a loopback
@@ -86,8 +87,12 @@ func startInproc(f *fake, cfg inprocConfig) (_ *inproc, err error) {
 	}
 	client := kf.NewClient(f.srv.CorpID(), f.srv.Secret(), kf.WithBaseURL(f.url), kf.WithLogger(quietLog))
 	p.ops = &countingStore{Store: p.store}
-	p.b, err = bot.New(client, p.ops, bot.WithLogger(quietLog), bot.WithConcurrency(cfg.concurrency),
-		bot.WithColdStartAge(0), bot.WithAccounts(cfg.accounts...))
+	opts := []bot.Option{bot.WithLogger(quietLog), bot.WithConcurrency(cfg.concurrency),
+		bot.WithColdStartAge(0), bot.WithAccounts(cfg.accounts...)}
+	if cfg.pagesAhead > 0 {
+		opts = append(opts, bot.WithPagesInFlight(cfg.pagesAhead))
+	}
+	p.b, err = bot.New(client, p.ops, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -13,10 +13,13 @@ import (
 // loadConfig is one load run.
 type loadConfig struct {
 	traffic
-	ceiling     bool   // answer with the direct client instead of kfbot
-	bin         string // the kfbot binary; "": kfbot in this process
-	rules       int    // rule count; 0: a Go handler (in-process only)
-	store       string // in-process store: memory or badger
+	ceiling     bool          // answer with the direct client instead of kfbot
+	baseline    bool          // answer with the sequential SDK-style bot instead of kfbot
+	rtt         time.Duration // the fake's delay per API call
+	pagesAhead  int           // kfbot's pages in flight (bot.WithPagesInFlight); 0: its default
+	bin         string        // the kfbot binary; "": kfbot in this process
+	rules       int           // rule count; 0: a Go handler (in-process only)
+	store       string        // in-process store: memory or badger
 	concurrency int
 	senders     int
 	poke        string // in-process: callback or direct
@@ -59,6 +62,9 @@ type LoadResult struct {
 	StoreReadsPerMsg  float64 `json:"store_reads_per_msg,omitempty"`
 	StoreWritesPerMsg float64 `json:"store_writes_per_msg,omitempty"`
 	OfCeiling         float64 `json:"of_ceiling,omitempty"`
+	TimesBaseline     float64 `json:"times_baseline,omitempty"` // msgs/s as a multiple of the baseline's
+	RTTMs             float64 `json:"rtt_ms,omitempty"`         // the fake's injected delay per API call
+	PagesInFlight     int     `json:"pages_in_flight,omitempty"`
 
 	Counts
 	CloseError string `json:"close_error,omitempty"`
@@ -75,6 +81,7 @@ func runLoad(ctx context.Context, cfg loadConfig) (*LoadResult, error) {
 		return nil, err
 	}
 	defer f.close()
+	f.srv.SetLatency(cfg.rtt)
 	if cfg.text == nil {
 		cfg.text = textFor(cfg.rules)
 	}
@@ -82,12 +89,16 @@ func runLoad(ctx context.Context, cfg loadConfig) (*LoadResult, error) {
 	res := &LoadResult{
 		Rules: cfg.rules, Poke: cfg.poke, Customers: cfg.customers, Burst: cfg.burst,
 		Accounts: cfg.accounts, Concurrency: cfg.concurrency, OfferedRate: cfg.rate,
+		RTTMs: ms(cfg.rtt), PagesInFlight: cfg.pagesAhead,
 	}
 	var tg target
 	switch {
 	case cfg.ceiling:
 		res.Name, res.Target, res.Rules, res.Poke, res.Concurrency = "ceiling", "direct client", 0, "direct", cfg.senders
 		tg, err = startDirect(ctx, f, cfg.accountNames(), cfg.senders)
+	case cfg.baseline:
+		res.Name, res.Target, res.Rules, res.Poke, res.Concurrency = "baseline", "sequential SDK-style bot", 0, "direct", 1
+		tg, err = startDirect(ctx, f, cfg.accountNames(), 0)
 	case cfg.bin != "":
 		res.Name, res.Target, res.Store, res.Poke = "kfbot", "binary", "badger", "callback"
 		tg, err = startBinTarget(ctx, f, cfg)
@@ -95,7 +106,7 @@ func runLoad(ctx context.Context, cfg loadConfig) (*LoadResult, error) {
 		res.Name, res.Target, res.Store = "kfbot", "in-process", cfg.store
 		var p *inproc
 		p, err = startInproc(f, inprocConfig{rules: cfg.rules, store: cfg.store, concurrency: cfg.concurrency,
-			poke: cfg.poke, accounts: cfg.accountNames()})
+			poke: cfg.poke, accounts: cfg.accountNames(), pagesAhead: cfg.pagesAhead})
 		if err == nil {
 			res.RulesLoadMs = ms(p.loadTime)
 			tg = p
@@ -156,7 +167,7 @@ func startBinTarget(ctx context.Context, f *fake, cfg loadConfig) (*binTarget, e
 		return nil, err
 	}
 	p, err := startBin(ctx, f, binConfig{path: cfg.bin, dataDir: filepath.Join(dir, "data"), rulesFile: rulesFile,
-		accounts: cfg.accountNames(), concurrency: cfg.concurrency, logLevel: "info"})
+		accounts: cfg.accountNames(), concurrency: cfg.concurrency, pagesAhead: cfg.pagesAhead, logLevel: "info"})
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err

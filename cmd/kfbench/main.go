@@ -24,6 +24,8 @@ Commands:
   load      customers × bursts against kfbot (in-process, or the binary with -bin),
             compared with the ceiling
   ceiling   the ceiling alone: a minimal direct client against the same fake
+  baseline  the baseline alone: a sequential SDK-style bot (one pull loop, sends one
+            by one, no store) against the same fake
   rules     the load with 10, 100, 1,000 and 10,000 rules
   crash     SIGKILL the kfbot binary 20 times during 10,000 messages; count exactly once
   soak      minutes of traffic with 20% injected faults: lost, duplicated, memory
@@ -131,8 +133,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	var body func(ctx context.Context, r *report) error
 	switch cmd {
-	case "load", "ceiling", "rules":
-		lc, withCeiling, sizes := loadFlags(fs, cmd)
+	case "load", "ceiling", "baseline", "rules":
+		lc, refs, sizes := loadFlags(fs, cmd)
 		body = func(ctx context.Context, r *report) error {
 			bin, cleanup, err := resolveBin(ctx, lc.bin, false)
 			if err != nil {
@@ -141,16 +143,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			defer cleanup()
 			lc.bin = bin
 			switch cmd {
-			case "ceiling":
-				return runCeilingCmd(ctx, r, *lc)
+			case "ceiling", "baseline":
+				return runReferenceCmd(ctx, r, *lc, cmd)
 			case "load":
-				return runLoadCmd(ctx, r, *lc, *withCeiling)
+				return runLoadCmd(ctx, r, *lc, *refs)
 			default:
 				ns, err := parseSizes(*sizes)
 				if err != nil {
 					return err
 				}
-				return runRulesCmd(ctx, r, *lc, *withCeiling, ns)
+				return runRulesCmd(ctx, r, *lc, *refs, ns)
 			}
 		}
 	case "crash":
@@ -246,8 +248,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 const giveUpUsage = "a customer whose replies take this long leaves (its messages count as lost unless answered later) and a new customer takes its place; 0: wait forever"
 
-// loadFlags defines the flags of load, ceiling and rules.
-func loadFlags(fs *flag.FlagSet, cmd string) (*loadConfig, *bool, *string) {
+// references says which reference bots run beside kfbot, with the same customers.
+type references struct{ ceiling, baseline bool }
+
+// loadFlags defines the flags of load, ceiling, baseline and rules.
+func loadFlags(fs *flag.FlagSet, cmd string) (*loadConfig, *references, *string) {
 	c := &loadConfig{}
 	fs.StringVar(&c.bin, "bin", "", "drive the kfbot binary at `path` (\"build\": build ./cmd/kfbot first); default: kfbot in this process")
 	fs.IntVar(&c.rules, "rules", 100, "number of rules (n−1 keyword rules and a catch-all); 0: a Go handler, in-process only")
@@ -264,9 +269,13 @@ func loadFlags(fs *flag.FlagSet, cmd string) (*loadConfig, *bool, *string) {
 	fs.DurationVar(&c.drain, "drain", 30*time.Second, "longest wait for the replies in flight after the window")
 	fs.DurationVar(&c.giveUp, "give-up", 10*time.Second, giveUpUsage)
 	fs.Int64Var(&c.seed, "seed", defaultSeed, "random seed (texts, fake server)")
-	withCeiling := fs.Bool("ceiling", cmd != "ceiling", "also run the ceiling with the same customers and report kfbot as a fraction of it")
+	fs.DurationVar(&c.rtt, "rtt", 0, "delay every API call of the fake by this `duration` (WeCom's round trip is about 30ms), for kfbot and the references alike")
+	fs.IntVar(&c.pagesAhead, "pages-in-flight", 0, "kfbot's sync_msg pages in flight (bot.WithPagesInFlight, KFBOT_PAGES_IN_FLIGHT); 0: kfbot's default, 1: page by page")
+	refs := &references{}
+	fs.BoolVar(&refs.ceiling, "ceiling", cmd == "load" || cmd == "rules", "also run the ceiling with the same customers and report kfbot as a fraction of it")
+	fs.BoolVar(&refs.baseline, "baseline", cmd == "load", "also run the baseline (a sequential SDK-style bot) and report kfbot as a multiple of it")
 	sizes := fs.String("sizes", "10,100,1000,10000", "rules: the rule counts to run")
-	return c, withCeiling, sizes
+	return c, refs, sizes
 }
 
 func crashFlags(fs *flag.FlagSet) *crashConfig {
@@ -336,8 +345,10 @@ func (c loadConfig) validate() error {
 		return err
 	}
 	switch {
-	case c.rate < 0 || c.duration <= 0 || c.warmup < 0:
-		return usageError{errors.New("-rate, -warmup and -duration must not be negative")}
+	case c.rate < 0 || c.duration <= 0 || c.warmup < 0 || c.rtt < 0:
+		return usageError{errors.New("-rate, -warmup, -duration and -rtt must not be negative")}
+	case c.pagesAhead < 0 || c.pagesAhead > 64:
+		return usageError{errors.New("-pages-in-flight must be 0 (kfbot's default) to 64")}
 	case c.poke != "callback" && c.poke != "direct":
 		return usageError{errors.New("-poke must be callback or direct")}
 	case c.bin != "" && c.poke == "direct":
@@ -346,11 +357,12 @@ func (c loadConfig) validate() error {
 	return nil
 }
 
-func runCeilingCmd(ctx context.Context, r *report, c loadConfig) error {
+// runReferenceCmd runs the ceiling or the baseline alone.
+func runReferenceCmd(ctx context.Context, r *report, c loadConfig, which string) error {
 	if err := c.validate(); err != nil {
 		return err
 	}
-	c.ceiling = true
+	c.ceiling, c.baseline = which == "ceiling", which == "baseline"
 	res, err := runLoad(ctx, c)
 	if err != nil {
 		return err
@@ -359,44 +371,60 @@ func runCeilingCmd(ctx context.Context, r *report, c loadConfig) error {
 	return nil
 }
 
-func runLoadCmd(ctx context.Context, r *report, c loadConfig, withCeiling bool) error {
+// runReferences runs the references refs asks for with c's customers and returns a
+// function that puts a kfbot result beside them.
+func runReferences(ctx context.Context, r *report, c loadConfig, refs references) (compare func(*LoadResult), err error) {
+	var ceiling, baseline *LoadResult
+	if refs.ceiling {
+		cc := c
+		cc.ceiling = true
+		if ceiling, err = runLoad(ctx, cc); err != nil {
+			return nil, fmt.Errorf("ceiling: %w", err)
+		}
+		r.addLoad(ceiling)
+	}
+	if refs.baseline {
+		cc := c
+		cc.baseline = true
+		if baseline, err = runLoad(ctx, cc); err != nil {
+			return nil, fmt.Errorf("baseline: %w", err)
+		}
+		r.addLoad(baseline)
+	}
+	return func(res *LoadResult) {
+		if ceiling != nil && ceiling.MsgsPerSec > 0 {
+			res.OfCeiling = res.MsgsPerSec / ceiling.MsgsPerSec
+		}
+		if baseline != nil && baseline.MsgsPerSec > 0 {
+			res.TimesBaseline = res.MsgsPerSec / baseline.MsgsPerSec
+		}
+	}, nil
+}
+
+func runLoadCmd(ctx context.Context, r *report, c loadConfig, refs references) error {
 	if err := c.validate(); err != nil {
 		return err
 	}
-	var ceiling *LoadResult
-	if withCeiling {
-		cc := c
-		cc.ceiling = true
-		var err error
-		if ceiling, err = runLoad(ctx, cc); err != nil {
-			return fmt.Errorf("ceiling: %w", err)
-		}
-		r.addLoad(ceiling)
+	compare, err := runReferences(ctx, r, c, refs)
+	if err != nil {
+		return err
 	}
 	res, err := runLoad(ctx, c)
 	if err != nil {
 		return err
 	}
-	if ceiling != nil && ceiling.MsgsPerSec > 0 {
-		res.OfCeiling = res.MsgsPerSec / ceiling.MsgsPerSec
-	}
+	compare(res)
 	r.addLoad(res)
 	return nil
 }
 
-func runRulesCmd(ctx context.Context, r *report, c loadConfig, withCeiling bool, sizes []int) error {
+func runRulesCmd(ctx context.Context, r *report, c loadConfig, refs references, sizes []int) error {
 	if err := c.validate(); err != nil {
 		return err
 	}
-	var ceiling *LoadResult
-	if withCeiling {
-		cc := c
-		cc.ceiling = true
-		var err error
-		if ceiling, err = runLoad(ctx, cc); err != nil {
-			return fmt.Errorf("ceiling: %w", err)
-		}
-		r.addLoad(ceiling)
+	compare, err := runReferences(ctx, r, c, refs)
+	if err != nil {
+		return err
 	}
 	var all []*LoadResult
 	for _, n := range sizes {
@@ -406,9 +434,7 @@ func runRulesCmd(ctx context.Context, r *report, c loadConfig, withCeiling bool,
 		if err != nil {
 			return fmt.Errorf("%d rules: %w", n, err)
 		}
-		if ceiling != nil && ceiling.MsgsPerSec > 0 {
-			res.OfCeiling = res.MsgsPerSec / ceiling.MsgsPerSec
-		}
+		compare(res)
 		r.addLoad(res)
 		all = append(all, res)
 	}

@@ -291,6 +291,23 @@ func TestRun(t *testing.T) {
 	assert.Positive(t, rep.Machine.CPUs)
 
 	out.Reset()
+	code = run(t.Context(), []string{"load", "-json", "-rtt", "5ms", "-rules", "0", "-ceiling=false", "-customers", "10", "-burst", "2",
+		"-warmup", "0s", "-duration", "300ms"}, &out, &errOut)
+	require.Equal(t, exitOK, code, errOut.String())
+	rep = report{}
+	require.NoError(t, json.Unmarshal(out.Bytes(), &rep))
+	require.Len(t, rep.Loads, 2, "the baseline, then kfbot")
+	assert.Equal(t, "baseline", rep.Loads[0].Name)
+	for _, l := range rep.Loads {
+		assert.Positive(t, l.Answered, l.Name)
+		assert.Zero(t, l.Lost, l.Name)
+		assert.Zero(t, l.Duplicated, l.Name)
+		assert.InDelta(t, 5.0, l.RTTMs, 0.001, "%s: the RTT is reported", l.Name)
+	}
+	assert.Positive(t, rep.Loads[1].TimesBaseline, "kfbot is reported as a multiple of the baseline")
+	assert.Equal(t, exitUsage, run(t.Context(), []string{"load", "-rtt", "-1s"}, &out, &errOut))
+
+	out.Reset()
 	code = run(t.Context(), []string{"rules", "-sizes", "1,20", "-ceiling=false", "-customers", "10", "-warmup", "0s", "-duration", "200ms"}, &out, &errOut)
 	require.Equal(t, exitOK, code, errOut.String())
 	assert.Contains(t, out.String(), "== rule scaling")

@@ -34,6 +34,9 @@ func printMachine(w io.Writer, m machine) {
 
 func loadShape(r *LoadResult) string {
 	shape := fmt.Sprintf("%s customers × bursts of %d, %d account(s)", num(r.Customers), r.Burst, r.Accounts)
+	if r.RTTMs > 0 {
+		shape += fmt.Sprintf(", %g ms per API call", r.RTTMs)
+	}
 	if r.OfferedRate > 0 {
 		return shape + ", paced at " + num(r.OfferedRate) + " msgs/s"
 	}
@@ -44,17 +47,26 @@ func printLoad(w io.Writer, r *LoadResult) {
 	switch r.Name {
 	case "ceiling":
 		fmt.Fprintf(w, "== ceiling: direct client with %d senders (sync_msg + send_msg only); %s\n", r.Concurrency, loadShape(r))
+	case "baseline":
+		fmt.Fprintf(w, "== baseline: sequential SDK-style bot (one pull loop, sends one by one, no store); %s\n", loadShape(r))
 	default:
 		who := "handler"
 		if r.Rules > 0 {
 			who = num(r.Rules) + " rules"
 		}
 		store := r.Store + " store"
-		fmt.Fprintf(w, "== kfbot %s: %s, %s, %s pokes, concurrency %d; %s\n", r.Target, who, store, r.Poke, r.Concurrency, loadShape(r))
+		pages := ""
+		if r.PagesInFlight > 0 {
+			pages = fmt.Sprintf(", %d pages in flight", r.PagesInFlight)
+		}
+		fmt.Fprintf(w, "== kfbot %s: %s, %s, %s pokes, concurrency %d%s; %s\n", r.Target, who, store, r.Poke, r.Concurrency, pages, loadShape(r))
 	}
 	of := ""
 	if r.OfCeiling > 0 {
 		of = fmt.Sprintf("  (%.0f%% of the ceiling)", 100*r.OfCeiling)
+	}
+	if r.TimesBaseline > 0 {
+		of += fmt.Sprintf("  (%.1f× the baseline)", r.TimesBaseline)
 	}
 	fmt.Fprintf(w, "   messages/s   %s%s   over %.1f s\n", num(r.MsgsPerSec), of, r.Seconds)
 	fmt.Fprintf(w, "   latency      p50 %.1f ms   p95 %.1f ms   p99 %.1f ms   max %.1f ms\n", r.P50Ms, r.P95Ms, r.P99Ms, r.MaxMs)

@@ -30,16 +30,16 @@ func runQuick(ctx context.Context, r *report, bin string) error {
 	defer cleanup()
 
 	lc := quickLoad()
-	if err := runLoadCmd(ctx, r, lc, true); err != nil {
+	if err := runLoadCmd(ctx, r, lc, references{ceiling: true, baseline: true}); err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
 	lc.duration = time.Second
-	if err := runRulesCmd(ctx, r, lc, false, []int{10, 10000}); err != nil {
+	if err := runRulesCmd(ctx, r, lc, references{}, []int{10, 10000}); err != nil {
 		return fmt.Errorf("rules: %w", err)
 	}
 	lc = quickLoad()
 	lc.bin = bin
-	if err := runLoadCmd(ctx, r, lc, false); err != nil {
+	if err := runLoadCmd(ctx, r, lc, references{}); err != nil {
 		return fmt.Errorf("load -bin: %w", err)
 	}
 	res, err := runCrash(ctx, crashConfig{bin: bin, messages: 1000, kills: 5, customers: 50, burst: 4, accounts: 1,
