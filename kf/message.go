@@ -121,7 +121,7 @@ func (Text) MsgType() syncmsg.MsgType { return MsgTypeText }
 func (m Text) check() error { return checkText("text", m.Content) }
 
 func (m Text) put(p *payloads) {
-	p.text = textWire{Content: m.Content}
+	p.text = textWire(m)
 	p.Text = &p.text
 }
 
@@ -148,7 +148,7 @@ func (Image) MsgType() syncmsg.MsgType { return MsgTypeImage }
 func (m Image) check() error { return checkMediaID("image", m.MediaID) }
 
 func (m Image) put(p *payloads) {
-	p.media = mediaWire{MediaID: m.MediaID}
+	p.media = mediaWire(m)
 	p.Image = &p.media
 }
 
@@ -165,7 +165,7 @@ func (Voice) MsgType() syncmsg.MsgType { return MsgTypeVoice }
 func (m Voice) check() error { return checkMediaID("voice", m.MediaID) }
 
 func (m Voice) put(p *payloads) {
-	p.media = mediaWire{MediaID: m.MediaID}
+	p.media = mediaWire(m)
 	p.Voice = &p.media
 }
 
@@ -182,7 +182,7 @@ func (Video) MsgType() syncmsg.MsgType { return MsgTypeVideo }
 func (m Video) check() error { return checkMediaID("video", m.MediaID) }
 
 func (m Video) put(p *payloads) {
-	p.media = mediaWire{MediaID: m.MediaID}
+	p.media = mediaWire(m)
 	p.Video = &p.media
 }
 
@@ -199,7 +199,7 @@ func (File) MsgType() syncmsg.MsgType { return MsgTypeFile }
 func (m File) check() error { return checkMediaID("file", m.MediaID) }
 
 func (m File) put(p *payloads) {
-	p.media = mediaWire{MediaID: m.MediaID}
+	p.media = mediaWire(m)
 	p.File = &p.media
 }
 
