@@ -41,7 +41,8 @@
 //     before the page's record replays its messages with their old sessions and their
 //     attempt marks set: then each reply consults the send log — a send marked done is
 //     skipped, any other is repeated with the same msgid, which WeCom refuses as a
-//     duplicate (kf-api.md: a msgid is unique per KF account) and the engine then counts
+//     duplicate (WeCom requires a msgid unique per KF account:
+//     https://developer.work.weixin.qq.com/document/path/94677) and the engine then counts
 //     as delivered, without using the reply allowance, since it went out before. So a
 //     replayed message never reaches the customer twice, and its effects count once:
 //     they were never recorded. A page costs three store operations (read, attempt

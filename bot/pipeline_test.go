@@ -14,6 +14,7 @@ import (
 
 	"github.com/kfbot/kfbot/bot"
 	"github.com/kfbot/kfbot/storage"
+	"github.com/kfbot/kfbot/storage/storagetest"
 )
 
 // TestNextPageIsHandledWhileAnEarlierOneWaits: with one-message pages, wmA's handler
@@ -95,96 +96,18 @@ func TestPagesInFlightOneHandlesPageByPage(t *testing.T) {
 // marks written in one Apply and its effects in another; the replies need none.
 func TestStoreOperationsPerMessage(t *testing.T) {
 	e := newEnv(t)
-	counted := &countingStore{Store: e.store}
+	counted := &storagetest.Counting{Store: e.store}
 	e.store = counted
 	want := appendTexts(e.srv, 25, 4)
 	b := e.newBot()
 	b.Handle(bot.Any(), replyWithMsgID)
 	require.NoError(t, b.Pull(t.Context(), testKF))
 	assertExactlyOnce(t, e.srv, want)
-	ops := counted.ops.Load()
+	ops := counted.Ops()
 	t.Logf("%d store operations for %d messages: %.2f per message", ops, len(want), float64(ops)/float64(len(want)))
 	assert.LessOrEqual(t, ops, int64(6), "lease, cursor, page read, two page writes, release")
-	assert.Equal(t, int64(1), counted.loads.Load(), "one read for the page")
-	assert.Equal(t, int64(2), counted.applies.Load(), "two writes for the page: attempt marks, then effects")
-}
-
-// countingStore counts the calls made to a store.
-type countingStore struct {
-	storage.Store
-	ops, loads, applies atomic.Int64
-}
-
-func (s *countingStore) Cursor(ctx context.Context, a storage.Account) (string, error) {
-	s.ops.Add(1)
-	return s.Store.Cursor(ctx, a)
-}
-
-func (s *countingStore) SetCursor(ctx context.Context, a storage.Account, c string) error {
-	s.ops.Add(1)
-	return s.Store.SetCursor(ctx, a, c)
-}
-
-func (s *countingStore) FirstSeen(ctx context.Context, id string, ttl time.Duration) (bool, error) {
-	s.ops.Add(1)
-	return s.Store.FirstSeen(ctx, id, ttl)
-}
-
-func (s *countingStore) Seen(ctx context.Context, id string) (bool, error) {
-	s.ops.Add(1)
-	return s.Store.Seen(ctx, id)
-}
-
-func (s *countingStore) Session(ctx context.Context, c storage.Conversation) (*storage.Session, error) {
-	s.ops.Add(1)
-	return s.Store.Session(ctx, c)
-}
-
-func (s *countingStore) PutSession(ctx context.Context, sess *storage.Session, ttl time.Duration) error {
-	s.ops.Add(1)
-	return s.Store.PutSession(ctx, sess, ttl)
-}
-
-func (s *countingStore) SendState(ctx context.Context, id string) (storage.SendState, error) {
-	s.ops.Add(1)
-	return s.Store.SendState(ctx, id)
-}
-
-func (s *countingStore) SetSendState(ctx context.Context, id string, st storage.SendState, ttl time.Duration) error {
-	s.ops.Add(1)
-	return s.Store.SetSendState(ctx, id, st, ttl)
-}
-
-func (s *countingStore) BeginSend(ctx context.Context, id string, ttl time.Duration) (storage.SendState, error) {
-	s.ops.Add(1)
-	return s.Store.BeginSend(ctx, id, ttl)
-}
-
-func (s *countingStore) Apply(ctx context.Context, b *storage.Batch) error {
-	s.ops.Add(1)
-	s.applies.Add(1)
-	return s.Store.Apply(ctx, b)
-}
-
-func (s *countingStore) Load(ctx context.Context, l *storage.Lookup) error {
-	s.ops.Add(1)
-	s.loads.Add(1)
-	return s.Store.Load(ctx, l)
-}
-
-func (s *countingStore) AcquireLease(ctx context.Context, name, owner string, ttl time.Duration) (storage.Lease, error) {
-	s.ops.Add(1)
-	return s.Store.AcquireLease(ctx, name, owner, ttl)
-}
-
-func (s *countingStore) RenewLease(ctx context.Context, name, owner string, ttl time.Duration) (storage.Lease, error) {
-	s.ops.Add(1)
-	return s.Store.RenewLease(ctx, name, owner, ttl)
-}
-
-func (s *countingStore) ReleaseLease(ctx context.Context, name, owner string) error {
-	s.ops.Add(1)
-	return s.Store.ReleaseLease(ctx, name, owner)
+	assert.Equal(t, int64(1), counted.Loads.Load(), "one read for the page")
+	assert.Equal(t, int64(2), counted.Applies.Load(), "two writes for the page: attempt marks, then effects")
 }
 
 // lossyStore loses every batch but attempt marks while lose is set, as a crash after a

@@ -1,6 +1,8 @@
 package kf
 
 import (
+	"github.com/kfbot/kfbot/internal/jsonvalid"
+
 	"bytes"
 	"encoding/json"
 	"sync"
@@ -101,7 +103,7 @@ func decodeMsgIDAnswer(data []byte, st *apiStatus, msgID *string, hint string) b
 			bit = seenMsgID
 			id, end, ok = fastString(data, i, hint)
 		default:
-			return skipValue(data, i, 1)
+			return jsonvalid.Value(data, i, 1, maxFastDepth)
 		}
 		if !ok || seen&bit != 0 {
 			return end, false
@@ -185,7 +187,7 @@ func (a *syncMsgAnswer) decodeFast(data []byte) bool {
 			offs, end, ok = objectArray(data, i, offs)
 			listEnd = end
 		default:
-			return skipValue(data, i, 1)
+			return jsonvalid.Value(data, i, 1, maxFastDepth)
 		}
 		if !ok || seen&bit != 0 {
 			return end, false
@@ -229,13 +231,13 @@ func (a *syncMsgAnswer) decodeFast(data []byte) bool {
 // false to stop. It reports whether data is such an object, every name is
 // printable ASCII without escapes, and f returned true for every member.
 func objectMembers(data []byte, f func(name []byte, i int) (end int, ok bool)) bool {
-	i := skipWS(data, 0)
+	i := jsonvalid.SkipSpace(data, 0)
 	if i >= len(data) || data[i] != '{' {
 		return false
 	}
-	i = skipWS(data, i+1)
+	i = jsonvalid.SkipSpace(data, i+1)
 	if i < len(data) && data[i] == '}' {
-		return skipWS(data, i+1) == len(data)
+		return jsonvalid.SkipSpace(data, i+1) == len(data)
 	}
 	for {
 		if i >= len(data) || data[i] != '"' {
@@ -252,23 +254,23 @@ func objectMembers(data []byte, f func(name []byte, i int) (end int, ok bool)) b
 			return false
 		}
 		name := data[i+1 : j]
-		i = skipWS(data, j+1)
+		i = jsonvalid.SkipSpace(data, j+1)
 		if i >= len(data) || data[i] != ':' {
 			return false
 		}
-		end, ok := f(name, skipWS(data, i+1))
+		end, ok := f(name, jsonvalid.SkipSpace(data, i+1))
 		if !ok {
 			return false
 		}
-		i = skipWS(data, end)
+		i = jsonvalid.SkipSpace(data, end)
 		if i >= len(data) {
 			return false
 		}
 		switch data[i] {
 		case '}':
-			return skipWS(data, i+1) == len(data)
+			return jsonvalid.SkipSpace(data, i+1) == len(data)
 		case ',':
-			i = skipWS(data, i+1)
+			i = jsonvalid.SkipSpace(data, i+1)
 		default:
 			return false
 		}
@@ -356,7 +358,7 @@ func fastString(data []byte, i int, known string) (s string, end int, ok bool) {
 
 // fastFlag reads the has_more flag at data[i] when it is 0, 1, true or false.
 func fastFlag(data []byte, i int) (b bool, end int, ok bool) {
-	end, ok = skipValue(data, i, 1)
+	end, ok = jsonvalid.Value(data, i, 1, maxFastDepth)
 	if !ok {
 		return false, end, false
 	}
@@ -375,7 +377,7 @@ func objectArray(data []byte, i int, offs []int) (_ []int, end int, ok bool) {
 	if i >= len(data) || data[i] != '[' {
 		return offs, i, false
 	}
-	i = skipWS(data, i+1)
+	i = jsonvalid.SkipSpace(data, i+1)
 	if i < len(data) && data[i] == ']' {
 		return offs, i + 1, true
 	}
@@ -383,12 +385,12 @@ func objectArray(data []byte, i int, offs []int) (_ []int, end int, ok bool) {
 		if i >= len(data) || data[i] != '{' {
 			return offs, i, false
 		}
-		e, ok := skipValue(data, i, 2)
+		e, ok := jsonvalid.Value(data, i, 2, maxFastDepth)
 		if !ok {
 			return offs, e, false
 		}
 		offs = append(offs, i, e)
-		i = skipWS(data, e)
+		i = jsonvalid.SkipSpace(data, e)
 		if i >= len(data) {
 			return offs, i, false
 		}
@@ -396,152 +398,13 @@ func objectArray(data []byte, i int, offs []int) (_ []int, end int, ok bool) {
 		case ']':
 			return offs, i + 1, true
 		case ',':
-			i = skipWS(data, i+1)
+			i = jsonvalid.SkipSpace(data, i+1)
 		default:
 			return offs, i, false
 		}
 	}
 }
 
-func skipWS(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
-		i++
-	}
-	return i
-}
-
-// maxFastDepth bounds the nesting the fast path follows; deeper answers go
-// to encoding/json (whose own limit is 10000).
+// maxFastDepth bounds the nesting the fast path follows; deeper answers go to
+// encoding/json (whose own limit is jsonvalid.MaxDepth).
 const maxFastDepth = 100
-
-// skipValue checks the JSON value at b[i], which is nested depth levels
-// deep, as json.Valid would, and returns the index just past it. It reports
-// false for invalid JSON and for nesting deeper than maxFastDepth.
-func skipValue(b []byte, i, depth int) (int, bool) {
-	if i >= len(b) {
-		return i, false
-	}
-	switch c := b[i]; c {
-	case '{', '[':
-		if depth++; depth > maxFastDepth {
-			return i, false
-		}
-		closer := byte('}')
-		if c == '[' {
-			closer = ']'
-		}
-		i = skipWS(b, i+1)
-		if i < len(b) && b[i] == closer {
-			return i + 1, true
-		}
-		for {
-			ok := true
-			if c == '{' {
-				if i >= len(b) || b[i] != '"' {
-					return i, false
-				}
-				if i, ok = skipString(b, i); !ok {
-					return i, false
-				}
-				if i = skipWS(b, i); i >= len(b) || b[i] != ':' {
-					return i, false
-				}
-				i = skipWS(b, i+1)
-			}
-			if i, ok = skipValue(b, i, depth); !ok {
-				return i, false
-			}
-			switch i = skipWS(b, i); {
-			case i >= len(b):
-				return i, false
-			case b[i] == closer:
-				return i + 1, true
-			case b[i] != ',':
-				return i, false
-			}
-			i = skipWS(b, i+1)
-		}
-	case '"':
-		return skipString(b, i)
-	case 't':
-		return i + 4, bytes.HasPrefix(b[i:], []byte("true"))
-	case 'f':
-		return i + 5, bytes.HasPrefix(b[i:], []byte("false"))
-	case 'n':
-		return i + 4, bytes.HasPrefix(b[i:], []byte("null"))
-	}
-	return skipNumber(b, i)
-}
-
-// skipString checks the JSON string at b[i] (a '"') and returns the index
-// just past it. Like json.Valid, it does not check UTF-8.
-func skipString(b []byte, i int) (int, bool) {
-	for j := i + 1; j < len(b); j++ {
-		switch c := b[j]; {
-		case c == '"':
-			return j + 1, true
-		case c < ' ':
-			return j, false
-		case c == '\\':
-			if j++; j >= len(b) {
-				return j, false
-			}
-			switch b[j] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			case 'u':
-				if j+4 >= len(b) {
-					return j, false
-				}
-				for _, h := range b[j+1 : j+5] {
-					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
-						return j, false
-					}
-				}
-				j += 4
-			default:
-				return j, false
-			}
-		}
-	}
-	return len(b), false
-}
-
-// skipNumber checks the JSON number at b[i] and returns the index just past it.
-func skipNumber(b []byte, i int) (int, bool) {
-	digits := func(i int) int {
-		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-			i++
-		}
-		return i
-	}
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && '1' <= b[i] && b[i] <= '9':
-		i = digits(i)
-	default:
-		return i, false
-	}
-	if i < len(b) && b[i] == '.' {
-		j := digits(i + 1)
-		if j == i+1 {
-			return j, false
-		}
-		i = j
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		j := digits(i)
-		if j == i {
-			return j, false
-		}
-		i = j
-	}
-	return i, true
-}

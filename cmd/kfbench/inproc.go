@@ -20,6 +20,7 @@ import (
 	"github.com/kfbot/kfbot/rules"
 	"github.com/kfbot/kfbot/storage"
 	"github.com/kfbot/kfbot/storage/badgerstore"
+	"github.com/kfbot/kfbot/storage/storagetest"
 )
 
 // A poker tells the bot under test that an account has new messages.
@@ -54,7 +55,7 @@ type inproc struct {
 	f        *fake
 	b        *bot.Bot
 	store    storage.Store
-	ops      *countingStore // store wraps it: kfbot's store operations
+	ops      *storagetest.Counting // store wraps it: kfbot's store operations
 	dir      string
 	hs       *http.Server
 	url      string
@@ -86,7 +87,7 @@ func startInproc(f *fake, cfg inprocConfig) (_ *inproc, err error) {
 		return nil, fmt.Errorf("unknown store %q (memory or badger)", cfg.store)
 	}
 	client := kf.NewClient(f.srv.CorpID(), f.srv.Secret(), kf.WithBaseURL(f.url), kf.WithLogger(quietLog))
-	p.ops = &countingStore{Store: p.store}
+	p.ops = &storagetest.Counting{Store: p.store}
 	opts := []bot.Option{bot.WithLogger(quietLog), bot.WithConcurrency(cfg.concurrency),
 		bot.WithColdStartAge(0), bot.WithAccounts(cfg.accounts...)}
 	if cfg.pagesAhead > 0 {

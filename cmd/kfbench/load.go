@@ -147,7 +147,7 @@ func runLoad(ctx context.Context, cfg loadConfig) (*LoadResult, error) {
 	res.collect(d)
 	if p, ok := tg.(*inproc); ok && res.Answered > 0 {
 		n := float64(res.Answered)
-		res.StoreReadsPerMsg, res.StoreWritesPerMsg = float64(p.ops.reads.Load())/n, float64(p.ops.writes.Load())/n
+		res.StoreReadsPerMsg, res.StoreWritesPerMsg = float64(p.ops.Reads.Load())/n, float64(p.ops.Writes.Load())/n
 	}
 	return res, nil
 }

@@ -1,6 +1,8 @@
 package syncmsg
 
 import (
+	"github.com/kfbot/kfbot/internal/jsonvalid"
+
 	"bytes"
 	"cmp"
 	"encoding/json"
@@ -25,7 +27,7 @@ import (
 // first bad one.
 func decodeHeader(item []byte) (Header, error) {
 	h := Header{Raw: item}
-	if !valid(item) {
+	if !jsonvalid.Valid(item) {
 		var v struct{}
 		return h, json.Unmarshal(item, &v) // the syntax error, with its offset
 	}
@@ -190,20 +192,20 @@ func member(obj []byte, key string) []byte {
 // JSON; on anything else, members stops early but never panics.
 func members(obj []byte) iter.Seq2[[]byte, []byte] {
 	return func(yield func(name, val []byte) bool) {
-		i := skipSpace(obj, 0) + 1 // past '{'
+		i := jsonvalid.SkipSpace(obj, 0) + 1 // past '{'
 		for {
-			i = skipSpace(obj, i)
+			i = jsonvalid.SkipSpace(obj, i)
 			if i >= len(obj) || obj[i] != '"' {
 				return
 			}
 			end := valueEnd(obj, i)
 			name := obj[i:end]
-			i = skipSpace(obj, skipSpace(obj, end)+1) // past ':'
+			i = jsonvalid.SkipSpace(obj, jsonvalid.SkipSpace(obj, end)+1) // past ':'
 			end = valueEnd(obj, i)
 			if i >= end || !yield(name, obj[i:end]) {
 				return
 			}
-			i = skipSpace(obj, end) + 1 // past ',' or '}'
+			i = jsonvalid.SkipSpace(obj, end) + 1 // past ',' or '}'
 		}
 	}
 }
@@ -216,13 +218,6 @@ func nameIs(name []byte, key string) bool {
 	}
 	var s string
 	return json.Unmarshal(name, &s) == nil && strings.EqualFold(s, key)
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
-		i++
-	}
-	return i
 }
 
 // valueEnd returns the index just past the JSON value that starts at b[i]
@@ -270,147 +265,4 @@ func stringEnd(b []byte, i int) int {
 		}
 	}
 	return len(b)
-}
-
-// valid reports whether b is one JSON value between optional white space:
-// json.Valid, without its state machine, which costs as much as decoding
-// the header. FuzzValid holds the two to the same answers.
-func valid(b []byte) bool {
-	i, ok := validValue(b, skipSpace(b, 0), 0)
-	return ok && skipSpace(b, i) == len(b)
-}
-
-// maxDepth is encoding/json's limit on nested objects and arrays.
-const maxDepth = 10000
-
-// validValue checks the JSON value at b[i], at nesting depth, and returns
-// the index just past it.
-func validValue(b []byte, i, depth int) (int, bool) {
-	if i >= len(b) {
-		return i, false
-	}
-	switch c := b[i]; c {
-	case '{', '[':
-		if depth++; depth > maxDepth {
-			return i, false
-		}
-		end := byte('}')
-		if c == '[' {
-			end = ']'
-		}
-		i = skipSpace(b, i+1)
-		if i < len(b) && b[i] == end {
-			return i + 1, true
-		}
-		for {
-			ok := true
-			if c == '{' {
-				if i >= len(b) || b[i] != '"' {
-					return i, false
-				}
-				if i, ok = validString(b, i); !ok {
-					return i, false
-				}
-				if i = skipSpace(b, i); i >= len(b) || b[i] != ':' {
-					return i, false
-				}
-				i = skipSpace(b, i+1)
-			}
-			if i, ok = validValue(b, i, depth); !ok {
-				return i, false
-			}
-			switch i = skipSpace(b, i); {
-			case i >= len(b):
-				return i, false
-			case b[i] == end:
-				return i + 1, true
-			case b[i] != ',':
-				return i, false
-			}
-			i = skipSpace(b, i+1)
-		}
-	case '"':
-		return validString(b, i)
-	case 't':
-		return i + 4, bytes.HasPrefix(b[i:], []byte("true"))
-	case 'f':
-		return i + 5, bytes.HasPrefix(b[i:], []byte("false"))
-	case 'n':
-		return i + 4, bytes.HasPrefix(b[i:], []byte("null"))
-	}
-	return validNumber(b, i)
-}
-
-// validString checks the JSON string at b[i] (b[i] is '"') and returns the
-// index just past it. Like json.Valid, it does not check UTF-8.
-func validString(b []byte, i int) (int, bool) {
-	for j := i + 1; j < len(b); j++ {
-		switch c := b[j]; {
-		case c == '"':
-			return j + 1, true
-		case c < ' ':
-			return j, false
-		case c == '\\':
-			if j++; j >= len(b) {
-				return j, false
-			}
-			switch b[j] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			case 'u':
-				if j+4 >= len(b) {
-					return j, false
-				}
-				for _, h := range b[j+1 : j+5] {
-					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
-						return j, false
-					}
-				}
-				j += 4
-			default:
-				return j, false
-			}
-		}
-	}
-	return len(b), false
-}
-
-// validNumber checks the JSON number at b[i] and returns the index just
-// past it.
-func validNumber(b []byte, i int) (int, bool) {
-	digits := func(i int) int {
-		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-			i++
-		}
-		return i
-	}
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && '1' <= b[i] && b[i] <= '9':
-		i = digits(i)
-	default:
-		return i, false
-	}
-	if i < len(b) && b[i] == '.' {
-		if j := digits(i + 1); j > i+1 {
-			i = j
-		} else {
-			return j, false
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		if j := digits(i); j > i {
-			i = j
-		} else {
-			return j, false
-		}
-	}
-	return i, true
 }
