@@ -149,3 +149,46 @@ func TestReplayedBurstLeavesTheNextBurstItsAllowance(t *testing.T) {
 	require.NoError(t, b.Pull(t.Context(), testKF))
 	assertExactlyOnce(t, e.srv, want)
 }
+
+// flakyStore fails every nth page read and every nth write of a page's record, as a store
+// under pressure would; attempt marks land.
+type flakyStore struct {
+	storage.Store
+	n              int64
+	loads, applies atomic.Int64
+}
+
+func (s *flakyStore) Load(ctx context.Context, l *storage.Lookup) error {
+	if s.loads.Add(1)%s.n == 0 {
+		return errors.New("flaky: load failed")
+	}
+	return s.Store.Load(ctx, l)
+}
+
+func (s *flakyStore) Apply(ctx context.Context, b *storage.Batch) error {
+	if len(b.Pending) == 0 && s.applies.Add(1)%s.n == 0 {
+		return errors.New("flaky: apply failed")
+	}
+	return s.Store.Apply(ctx, b)
+}
+
+// TestStoreFailuresWithPagesInFlightLoseNothing: with 7-message pages in flight and the
+// store failing every fifth page read and page record, 500 messages are each answered
+// exactly once, and a clean pass afterwards finds nothing to send.
+func TestStoreFailuresWithPagesInFlightLoseNothing(t *testing.T) {
+	e := newEnv(t)
+	e.store = &flakyStore{Store: e.store, n: 5}
+	want := appendTexts(e.srv, 100, 5)
+	e.srv.SetMaxPageSize(7)
+	b := e.newBot(bot.WithAccounts(testKF))
+	b.Handle(bot.Any(), replyWithMsgID)
+	stop := run(t, b)
+	e.sends.waitAtLeast(t, int64(len(want)))
+	stop()
+
+	e.store = e.store.(*flakyStore).Store
+	b2 := e.newBot()
+	b2.Handle(bot.Any(), replyWithMsgID)
+	require.NoError(t, b2.Pull(t.Context(), testKF))
+	assertExactlyOnce(t, e.srv, want)
+}
