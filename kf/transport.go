@@ -54,6 +54,14 @@ type call struct {
 	// through getBody, its GetBody.
 	json    *reqBody
 	getBody func() (io.ReadCloser, error)
+	// header, if not "", is the request's Range header.
+	header string
+}
+
+// streamer is a result that may take an answer's body over instead of having it
+// decoded (media/get): take reports whether it did, and then owns resp.Body.
+type streamer interface {
+	take(resp *http.Response) bool
 }
 
 // doJSON encodes req (validated by the caller) into a pooled body and runs
@@ -181,6 +189,9 @@ func (cl *Client) attempt(ctx context.Context, c *call, n int, out result) (tok 
 	if c.getBody != nil {
 		req.GetBody = c.getBody
 	}
+	if c.header != "" {
+		req.Header.Set("Range", c.header)
+	}
 	if body != nil {
 		req.ContentLength = size
 		if size < 0 {
@@ -257,6 +268,9 @@ func (cl *Client) roundTrip(req *http.Request, op string, out result, tok string
 	resp, err := cl.hc.Do(req)
 	if err != nil {
 		return 0, newTransportError(op, err, !isDialError(err), tok, string(cl.secret))
+	}
+	if s, ok := out.(streamer); ok && s.take(resp) {
+		return resp.StatusCode, nil
 	}
 	rb := readBufPool.Get().(*readBuf)
 	defer func() {
