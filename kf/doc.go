@@ -1,7 +1,8 @@
 // Package kf is a client for the server API of WeChat Customer Service
 // (微信客服, WeCom "KF"): pulling messages and events with kf/sync_msg,
 // replying with kf/send_msg and kf/send_msg_on_event, reading and changing
-// session state, listing accounts, looking up customers, uploading media and downloading (streaming) what customers sent.
+// session state, listing accounts, looking up customers, uploading media and
+// streaming down the media customers sent.
 //
 //	client := kf.NewClient(corpID, secret, kf.WithLogger(logger)) // no I/O
 //	page, err := client.SyncMsg(ctx, kf.SyncMsgRequest{OpenKFID: openKFID, Cursor: cursor, Token: cbToken})
