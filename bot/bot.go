@@ -27,6 +27,7 @@ type Client interface {
 	SendMsgOnEvent(ctx context.Context, req kf.SendMsgOnEventRequest) (*kf.SendMsgOnEventResponse, error)
 	ServiceState(ctx context.Context, req kf.ServiceStateRequest) (*kf.ServiceStateResponse, error)
 	TransServiceState(ctx context.Context, req kf.TransServiceStateRequest) (*kf.TransServiceStateResponse, error)
+	GetMedia(ctx context.Context, req kf.GetMediaRequest) (*kf.Media, error)
 }
 
 // Bot is the engine: it pulls messages for every KF account it is told about, runs them

@@ -1,9 +1,12 @@
 package bot_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -191,4 +194,42 @@ func TestStoreFailuresWithPagesInFlightLoseNothing(t *testing.T) {
 	b2.Handle(bot.Any(), replyWithMsgID)
 	require.NoError(t, b2.Pull(t.Context(), testKF))
 	assertExactlyOnce(t, e.srv, want)
+}
+
+// TestHandlerReadsTheCustomersMedia: a handler reads the exact bytes of an image and a
+// file the customer sent; a text has no medium.
+func TestHandlerReadsTheCustomersMedia(t *testing.T) {
+	e := newEnv(t)
+	png := e.srv.PutMedia("image", "photo.png", []byte("\x89PNG\r\n\x1a\n fake image bytes"))
+	pdf := e.srv.PutMedia("file", "invoice.pdf", bytes.Repeat([]byte("%PDF-1.7 "), 10_000))
+	var mu sync.Mutex
+	got := map[string][]byte{}
+	var textErr error
+	b := e.newBot()
+	b.Handle(bot.Any(), func(c *bot.Context) error {
+		m, err := c.OpenMedia(0)
+		if err != nil {
+			mu.Lock()
+			textErr = err
+			mu.Unlock()
+			return nil
+		}
+		defer m.Close()
+		data, err := io.ReadAll(m)
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		got[m.FileName] = data
+		mu.Unlock()
+		return nil
+	})
+	e.srv.AddImage(testKF, "wmA", png)
+	e.srv.AddItem(testKF, json.RawMessage(fmt.Sprintf(`{"msgid":"file1","open_kfid":%q,"external_userid":"wmB","send_time":%d,"origin":3,"msgtype":"file","file":{"media_id":%q}}`,
+		testKF, time.Now().Unix(), pdf)))
+	e.srv.AddText(testKF, "wmC", "hello")
+	require.NoError(t, b.Pull(t.Context(), testKF))
+	assert.Equal(t, e.srv.Media(png), got["photo.png"])
+	assert.Equal(t, e.srv.Media(pdf), got["invoice.pdf"])
+	assert.ErrorIs(t, textErr, bot.ErrNoMedia)
 }
