@@ -3,6 +3,8 @@ package kf_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
 
 	"github.com/kfbot/kfbot/kf"
 	"github.com/kfbot/kfbot/kf/kftest"
@@ -44,4 +46,24 @@ func ExampleClient_SyncMsg() {
 	// Output:
 	// wmCustomer: hello
 	// wmCustomer: where is my order?
+}
+
+func ExampleClient_GetMedia() {
+	// A fake WeCom holding a file a customer sent.
+	srv := kftest.NewServer()
+	defer srv.Close()
+	id := srv.PutMedia("file", "invoice.txt", []byte("total: 42 yuan\n"))
+
+	client := kf.NewClient(srv.CorpID(), srv.Secret(), kf.WithBaseURL(srv.URL))
+	m, err := client.GetMedia(context.Background(), kf.GetMediaRequest{MediaID: id})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer m.Close()
+	fmt.Println(m.FileName, m.Size)
+	_, _ = io.Copy(os.Stdout, m) // streamed: never held whole
+	// Output:
+	// invoice.txt 15
+	// total: 42 yuan
 }
