@@ -3,7 +3,6 @@ package bot_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -196,21 +195,19 @@ func TestStoreFailuresWithPagesInFlightLoseNothing(t *testing.T) {
 	assertExactlyOnce(t, e.srv, want)
 }
 
-// TestHandlerReadsTheCustomersMedia: a handler reads the exact bytes of an image and a
-// file the customer sent; a text has no medium.
+// TestHandlerReadsTheCustomersMedia: a handler reads the exact bytes of the image, voice,
+// video and file a customer sent; a text or a location has no medium.
 func TestHandlerReadsTheCustomersMedia(t *testing.T) {
 	e := newEnv(t)
-	png := e.srv.PutMedia("image", "photo.png", []byte("\x89PNG\r\n\x1a\n fake image bytes"))
-	pdf := e.srv.PutMedia("file", "invoice.pdf", bytes.Repeat([]byte("%PDF-1.7 "), 10_000))
 	var mu sync.Mutex
 	got := map[string][]byte{}
-	var textErr error
+	var noMedia []error
 	b := e.newBot()
 	b.Handle(bot.Any(), func(c *bot.Context) error {
 		m, err := c.OpenMedia(0)
 		if err != nil {
 			mu.Lock()
-			textErr = err
+			noMedia = append(noMedia, err)
 			mu.Unlock()
 			return nil
 		}
@@ -220,16 +217,22 @@ func TestHandlerReadsTheCustomersMedia(t *testing.T) {
 			return err
 		}
 		mu.Lock()
-		got[m.FileName] = data
+		got[c.MediaID()] = data
 		mu.Unlock()
 		return nil
 	})
-	e.srv.AddImage(testKF, "wmA", png)
-	e.srv.AddItem(testKF, json.RawMessage(fmt.Sprintf(`{"msgid":"file1","open_kfid":%q,"external_userid":"wmB","send_time":%d,"origin":3,"msgtype":"file","file":{"media_id":%q}}`,
-		testKF, time.Now().Unix(), pdf)))
-	e.srv.AddText(testKF, "wmC", "hello")
+	media := map[string][]byte{}
+	for i, typ := range []string{"image", "voice", "video", "file"} {
+		data := bytes.Repeat([]byte(typ), 1000*(i+1))
+		_, id := e.srv.AddMedia(testKF, fmt.Sprint("wm", typ), typ, typ+".bin", data)
+		media[id] = data
+	}
+	e.srv.AddText(testKF, "wmText", "hello")
+	e.srv.AddLocation(testKF, "wmPlace", 31.23, 121.47, "外滩", "上海市黄浦区中山东一路")
 	require.NoError(t, b.Pull(t.Context(), testKF))
-	assert.Equal(t, e.srv.Media(png), got["photo.png"])
-	assert.Equal(t, e.srv.Media(pdf), got["invoice.pdf"])
-	assert.ErrorIs(t, textErr, bot.ErrNoMedia)
+	assert.Equal(t, media, got, "the exact bytes of each medium")
+	require.Len(t, noMedia, 2)
+	for _, err := range noMedia {
+		assert.ErrorIs(t, err, bot.ErrNoMedia)
+	}
 }

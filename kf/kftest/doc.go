@@ -32,7 +32,8 @@
 //     binds them to the server (and a callback token to its account), so
 //     the server keeps no record per token.
 //   - A message log per KF account (open_kfid), filled by AddText,
-//     AddMenuClick, AddImage, AddItem, EnterSession, AddServicerText,
+//     AddMenuClick, AddImage, AddMedia (image, voice, video, file with their
+//     bytes), AddLocation, AddItem, EnterSession, AddServicerText,
 //     ServicerPickUp/Transfer/End, SetServicerStatus, UserRecall and
 //     SendFail. Each returns the new msgid (from_msgid_<n>), stamps send_time
 //     from the clock, updates the session as WeCom would, issues a fresh

@@ -1,6 +1,7 @@
 package kftest
 
 import (
+	"bytes"
 	"encoding/json"
 	"time"
 )
@@ -84,6 +85,47 @@ func (s *Server) AddImage(openKFID, externalUserID, mediaID string) string {
 		if _, ok := s.media[mediaID]; !ok {
 			s.media[mediaID] = &mediaObject{typ: "image", data: placeholderPNG, created: now, filename: mediaID + ".png"}
 		}
+		return marshal(it)
+	})
+}
+
+// AddMedia appends a customer's image, voice, video or file message (msgType "image",
+// "voice", "video" or "file") whose medium is data, served by media/get under filename,
+// and returns the message's msgid and media_id. It counts as a customer message (see
+// [Server.AddText]). Another msgType panics: it is a test's mistake.
+func (s *Server) AddMedia(openKFID, externalUserID, msgType, filename string, data []byte) (msgID, mediaID string) {
+	switch msgType {
+	case "image", "voice", "video", "file":
+	default:
+		panic("kftest: AddMedia: msgType " + msgType + " is not image, voice, video or file")
+	}
+	msgID = s.appendOne(openKFID, func(a *account, now time.Time, id string) []byte {
+		mediaID = s.putMediaLocked(msgType, filename, bytes.Clone(data), now)
+		it := customerItem(id, openKFID, externalUserID, now, msgType)
+		m := &wireMedia{MediaID: mediaID}
+		switch msgType {
+		case "image":
+			it.Image = m
+		case "voice":
+			it.Voice = m
+		case "video":
+			it.Video = m
+		default:
+			it.File = m
+		}
+		s.customerMessageLocked(a, externalUserID, now)
+		return marshal(it)
+	})
+	return msgID, mediaID
+}
+
+// AddLocation appends a customer's location message. It counts as a customer message
+// (see [Server.AddText]).
+func (s *Server) AddLocation(openKFID, externalUserID string, latitude, longitude float64, name, address string) string {
+	return s.appendOne(openKFID, func(a *account, now time.Time, id string) []byte {
+		it := customerItem(id, openKFID, externalUserID, now, "location")
+		it.Location = &wireLocation{Latitude: latitude, Longitude: longitude, Name: name, Address: address}
+		s.customerMessageLocked(a, externalUserID, now)
 		return marshal(it)
 	})
 }

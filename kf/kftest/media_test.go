@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kfbot/kfbot/kf/kftest"
+	"github.com/kfbot/kfbot/kf/syncmsg"
 )
 
 func upload(t *testing.T, a *api, typ, field, filename string, data []byte) result {
@@ -89,4 +90,30 @@ func TestMediaUpload(t *testing.T) {
 	q.Set("access_token", a.getToken())
 	assert.Equal(t, 40007, a.do(http.MethodGet, "media/get", q, nil, "").ErrCode, "expired after 3 days")
 	assert.Nil(t, srv.Media("unknown"))
+}
+
+// TestAddMediaAndLocation: the helpers append messages that decode as the typed
+// messages, with the medium served by media/get.
+func TestAddMediaAndLocation(t *testing.T) {
+	srv := kftest.NewServer()
+	defer srv.Close()
+	a := newAPI(t, srv)
+	_, voice := srv.AddMedia("wkA", "wmA", "voice", "hello.amr", []byte("#!AMR voice"))
+	_, file := srv.AddMedia("wkA", "wmA", "file", "a.pdf", []byte("%PDF"))
+	srv.AddLocation("wkA", "wmA", 31.23, 121.47, "外滩", "中山东一路")
+	res := a.sync("wkA", nil)
+	require.Len(t, res.MsgList, 3)
+	msgs, err := syncmsg.DecodeList(res.MsgList)
+	require.NoError(t, err)
+	v, ok := msgs[0].(*syncmsg.Voice)
+	require.True(t, ok, "%T", msgs[0])
+	assert.Equal(t, voice, v.MediaID)
+	f, ok := msgs[1].(*syncmsg.File)
+	require.True(t, ok, "%T", msgs[1])
+	assert.Equal(t, file, f.MediaID)
+	l, ok := msgs[2].(*syncmsg.Location)
+	require.True(t, ok, "%T", msgs[2])
+	assert.Equal(t, syncmsg.Location{Header: l.Header, Latitude: 31.23, Longitude: 121.47, Name: "外滩", Address: "中山东一路"}, *l)
+	assert.Equal(t, []byte("#!AMR voice"), srv.Media(voice))
+	assert.Panics(t, func() { srv.AddMedia("wkA", "wmA", "text", "x", nil) })
 }

@@ -242,16 +242,27 @@ func appendCustomerText(b []byte, msgID, openKFID, user string, sendTime int64, 
 // Wire shapes of msg_list items. Field order follows the official examples.
 
 type wireItem struct {
-	MsgID          string     `json:"msgid"`
-	OpenKFID       string     `json:"open_kfid,omitempty"`
-	ExternalUserID string     `json:"external_userid,omitempty"`
-	SendTime       int64      `json:"send_time"`
-	Origin         int        `json:"origin"`
-	ServicerUserID string     `json:"servicer_userid,omitempty"`
-	MsgType        string     `json:"msgtype"`
-	Text           *wireText  `json:"text,omitempty"`
-	Image          *wireMedia `json:"image,omitempty"`
-	Event          any        `json:"event,omitempty"`
+	MsgID          string        `json:"msgid"`
+	OpenKFID       string        `json:"open_kfid,omitempty"`
+	ExternalUserID string        `json:"external_userid,omitempty"`
+	SendTime       int64         `json:"send_time"`
+	Origin         int           `json:"origin"`
+	ServicerUserID string        `json:"servicer_userid,omitempty"`
+	MsgType        string        `json:"msgtype"`
+	Text           *wireText     `json:"text,omitempty"`
+	Image          *wireMedia    `json:"image,omitempty"`
+	Voice          *wireMedia    `json:"voice,omitempty"`
+	Video          *wireMedia    `json:"video,omitempty"`
+	File           *wireMedia    `json:"file,omitempty"`
+	Location       *wireLocation `json:"location,omitempty"`
+	Event          any           `json:"event,omitempty"`
+}
+
+type wireLocation struct {
+	Latitude  float64 `json:"latitude"`
+	Longitude float64 `json:"longitude"`
+	Name      string  `json:"name"`
+	Address   string  `json:"address"`
 }
 
 type wireText struct {
