@@ -59,7 +59,8 @@ type Bot struct {
 	pullCtx context.Context // cancelled when shutdown starts: no new pulls or messages
 	workCtx context.Context // cancelled when the shutdown grace period ends
 	pullers sync.WaitGroup
-	workers *workers // handle conversations, at most WithConcurrency at once
+	workers *workers   // handle conversations, at most WithConcurrency at once
+	done    *doneMarks // done marks of confirmed sends, written in batches while running
 }
 
 // New returns a bot that pulls and replies through client and keeps its state in store.
@@ -107,6 +108,7 @@ func New(client Client, store storage.Store, opts ...Option) (*Bot, error) {
 		owner:    o.owner,
 		accounts: make(map[string]*account),
 		workers:  newWorkers(o.concurrency),
+		done:     newDoneMarks(),
 	}
 	for _, id := range o.accounts {
 		b.accountLocked(id)
@@ -314,6 +316,10 @@ func (b *Bot) Run(ctx context.Context) error {
 	if b.opts.pollInterval > 0 {
 		poll.Go(func() { b.poll(pullCtx) })
 	}
+	flushCtx, stopFlush := context.WithCancel(context.WithoutCancel(ctx))
+	var flush sync.WaitGroup
+	b.done.setOn(true)
+	flush.Go(func() { b.flushDone(flushCtx) })
 
 	<-ctx.Done()
 	b.mu.Lock()
@@ -337,6 +343,9 @@ func (b *Bot) Run(ctx context.Context) error {
 		<-done
 	}
 	b.workers.drain()
+	b.done.setOn(false)
+	stopFlush()
+	flush.Wait()
 
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.opts.shutdownTimeout)
 	defer cancel()

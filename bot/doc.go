@@ -46,7 +46,9 @@
 //     as delivered, without using the reply allowance, since it went out before. So a
 //     replayed message never reaches the customer twice, and its effects count once:
 //     they were never recorded. A page costs three store operations (read, attempt
-//     marks, record), whatever its size.
+//     marks, record), whatever its size. While Run runs, confirmed sends are also
+//     marked done in batches every 10 ms, so a crash repeats (and WeCom refuses) only
+//     the sends of its last moments.
 //   - A message that fails for a transient reason (WeCom, the network or the store
 //     failing for now) leaves its conversation's part of the page unrecorded except for
 //     its done sends; that part and the conversation's later messages are handled again

@@ -236,3 +236,42 @@ func TestHandlerReadsTheCustomersMedia(t *testing.T) {
 		assert.ErrorIs(t, err, bot.ErrNoMedia)
 	}
 }
+
+// doneWatch signals each batch of done marks written on their own (by the flusher).
+type doneWatch struct {
+	storage.Store
+	done chan []string
+}
+
+func (s *doneWatch) Apply(ctx context.Context, b *storage.Batch) error {
+	err := s.Store.Apply(ctx, b)
+	if err == nil && len(b.Sent) > 0 && len(b.Seen) == 0 && len(b.Sessions) == 0 {
+		s.done <- b.Sent
+	}
+	return err
+}
+
+// TestRunRecordsConfirmedSendsWithinMilliseconds: while Run runs, the sends WeCom
+// confirmed are marked done in batches, so that a crash before the page is recorded
+// repeats only the last moments' sends.
+func TestRunRecordsConfirmedSendsWithinMilliseconds(t *testing.T) {
+	e := newEnv(t)
+	w := &doneWatch{Store: e.store, done: make(chan []string, 100)}
+	e.store = w
+	b := e.newBot(bot.WithAccounts(testKF))
+	b.Handle(bot.Any(), replyWithMsgID)
+	id := e.srv.AddText(testKF, "wmA", "hi")
+	run(t, b)
+	var keys []string
+	select {
+	case keys = <-w.done:
+	case <-time.After(waitTimeout):
+		t.Fatal("no done marks written")
+	}
+	acct := storage.Account{CorpID: e.srv.CorpID(), OpenKFID: testKF}
+	want := storage.OutboundKey(acct, bot.OutMsgID(testKF, id, "0"))
+	assert.Equal(t, []string{want}, keys)
+	st, err := e.store.SendState(t.Context(), want)
+	require.NoError(t, err)
+	assert.Equal(t, storage.SendDone, st)
+}

@@ -157,6 +157,7 @@ func (c *Context) deliver(outID string, send func(context.Context) error) (repla
 				slog.String(LogKeyOutMsgID, outID), slog.Int(LogKeyErrCode, code))
 			b.opts.observer.Reply(ReplyReplayed, code)
 			c.state.sent = append(c.state.sent, key)
+			b.done.add(key)
 			return true, nil
 		}
 		b.opts.observer.Reply(ReplyFailed, code)
@@ -164,6 +165,7 @@ func (c *Context) deliver(outID string, send func(context.Context) error) (repla
 	}
 	b.opts.observer.Reply(ReplyOK, 0)
 	c.state.sent = append(c.state.sent, key)
+	b.done.add(key)
 	return false, nil
 }
 
