@@ -32,6 +32,50 @@ const (
 // minMediaBytes: WeCom requires every file to be larger than 5 bytes.
 const minMediaBytes = 5
 
+// MaxBytes is the largest upload WeCom takes of type t, or 0 for an unknown type.
+func (t MediaType) MaxBytes() int64 {
+	switch t {
+	case MediaImage, MediaVideo:
+		return 10 << 20
+	case MediaVoice:
+		return 2 << 20
+	case MediaFile:
+		return 20 << 20
+	}
+	return 0
+}
+
+// Check reports, before an upload, whether WeCom would refuse a file named filename of
+// size bytes as type t: its size (more than 5 bytes, at most [MediaType.MaxBytes]) and,
+// for images, voice and video, its format by extension (JPG/PNG, AMR, MP4). A size < 0
+// (unknown) is not checked.
+func (t MediaType) Check(filename string, size int64) error {
+	max := t.MaxBytes()
+	if max == 0 {
+		return fmt.Errorf("media type %q is not one of image, voice, video, file", t)
+	}
+	if size >= 0 && size <= minMediaBytes {
+		return fmt.Errorf("%s has %d bytes; WeCom requires more than %d", filename, size, minMediaBytes)
+	}
+	if size > max {
+		return fmt.Errorf("%s has %d bytes; WeCom takes %s media of at most %d MB", filename, size, t, max>>20)
+	}
+	ext := strings.ToLower(filepath.Ext(filename))
+	ok := true
+	switch t {
+	case MediaImage:
+		ok = ext == ".jpg" || ext == ".jpeg" || ext == ".png"
+	case MediaVoice:
+		ok = ext == ".amr"
+	case MediaVideo:
+		ok = ext == ".mp4"
+	}
+	if !ok {
+		return fmt.Errorf("%s: WeCom takes %s media as %s files", filename, t, map[MediaType]string{MediaImage: "JPG or PNG", MediaVoice: "AMR", MediaVideo: "MP4"}[t])
+	}
+	return nil
+}
+
 // UploadMediaRequest describes a temporary media upload (`media/upload`,
 // https://developer.work.weixin.qq.com/document/path/90253). The media id
 // it returns is valid for 3 days.
@@ -91,8 +135,8 @@ func (cl *Client) UploadMedia(ctx context.Context, req UploadMediaRequest) (*Upl
 	if err != nil {
 		return nil, fmt.Errorf("kf: %s: %w", op, err)
 	}
-	if up.size >= 0 && up.size <= minMediaBytes {
-		return nil, invalid(op, fmt.Sprintf("the file has %d bytes; WeCom requires more than %d", up.size, minMediaBytes))
+	if err := req.Type.Check(req.Filename, up.size); err != nil {
+		return nil, invalid(op, err.Error())
 	}
 	c := &call{
 		op: op, method: http.MethodPost, path: "media/upload",

@@ -115,7 +115,7 @@ func (a *welcomeAction) run(x *run) error {
 }
 
 var (
-	replyKinds   = []string{"text", "menu", "image", "link", "miniprogram", "location"}
+	replyKinds   = []string{"text", "menu", "image", "voice", "video", "file", "link", "miniprogram", "location"}
 	welcomeKinds = []string{"text", "menu"}
 )
 
@@ -167,8 +167,8 @@ func (l *loader) outMessage(n *yaml.Node, what string, welcome bool) outMsg {
 		}
 	case "menu":
 		m = l.menu(p.v)
-	case "image":
-		m = l.image(p.v)
+	case "image", "voice", "video", "file":
+		m = l.media(p.v, kf.MediaType(p.key))
 	case "link":
 		m = l.link(p.v)
 	case "miniprogram":
@@ -425,10 +425,11 @@ func (o *menuOut) build(x *run) (kf.OutMessage, error) {
 	return m, nil
 }
 
-// media: image, link, miniprogram, location
+// media: image, voice, video, file, link, miniprogram, location
 
-// mediaField reads exactly one of idKey (a media_id) and fileKey (a local file).
-func (l *loader) mediaField(n *yaml.Node, f map[string]pair, idKey, fileKey, what string) (mediaRef, bool) {
+// mediaField reads exactly one of idKey (a media_id) and fileKey (a local file, checked
+// as WeCom would check an upload of type typ).
+func (l *loader) mediaField(n *yaml.Node, f map[string]pair, idKey, fileKey, what string, typ kf.MediaType) (mediaRef, bool) {
 	idP, hasID := f[idKey]
 	fileP, hasFile := f[fileKey]
 	switch {
@@ -456,30 +457,47 @@ func (l *loader) mediaField(n *yaml.Node, f map[string]pair, idKey, fileKey, wha
 			l.errAt(l.deref(fileP.v), ErrFile, "%s: %s is a directory", fileKey, p)
 			return mediaRef{}, false
 		}
-		return mediaRef{path: p}, true
+		if err := typ.Check(p, fi.Size()); err != nil {
+			l.errAt(l.deref(fileP.v), ErrFile, "%s: %v", fileKey, err)
+			return mediaRef{}, false
+		}
+		return mediaRef{path: p, typ: typ}, true
 	}
 	l.errAt(l.deref(n), ErrInvalid, "%s needs %s or %s", what, idKey, fileKey)
 	return mediaRef{}, false
 }
 
-type imageOut struct{ media mediaRef }
+// mediaOut is an image, voice, video or file reply.
+type mediaOut struct {
+	typ   kf.MediaType
+	media mediaRef
+}
 
-func (l *loader) image(n *yaml.Node) outMsg {
-	f := l.fields(n, "image", "media_id", "file")
+func (l *loader) media(n *yaml.Node, typ kf.MediaType) outMsg {
+	what := string(typ)
+	f := l.fields(n, what, "media_id", "file")
 	if f == nil {
 		return nil
 	}
-	ref, ok := l.mediaField(n, f, "media_id", "file", "image")
+	ref, ok := l.mediaField(n, f, "media_id", "file", what, typ)
 	if !ok {
 		return nil
 	}
-	return &imageOut{media: ref}
+	return &mediaOut{typ: typ, media: ref}
 }
 
-func (o *imageOut) build(x *run) (kf.OutMessage, error) {
+func (o *mediaOut) build(x *run) (kf.OutMessage, error) {
 	id, err := o.media.resolve(x)
 	if err != nil {
 		return nil, err
+	}
+	switch o.typ {
+	case kf.MediaVoice:
+		return kf.Voice{MediaID: id}, nil
+	case kf.MediaVideo:
+		return kf.Video{MediaID: id}, nil
+	case kf.MediaFile:
+		return kf.File{MediaID: id}, nil
 	}
 	return kf.Image{MediaID: id}, nil
 }
@@ -500,7 +518,7 @@ func (l *loader) link(n *yaml.Node) outMsg {
 	o.desc, ok2 = l.optTemplate(f, "desc", "link")
 	o.url, ok3 = l.reqTemplate(n, f, "url", "link")
 	ok3 = ok3 && l.checkURL(f["url"].v, o.url, "link.url")
-	o.thumb, ok4 = l.mediaField(n, f, "thumb_media_id", "thumb_file", "link")
+	o.thumb, ok4 = l.mediaField(n, f, "thumb_media_id", "thumb_file", "link", kf.MediaImage)
 	if !ok1 || !ok2 || !ok3 || !ok4 {
 		return nil
 	}
@@ -551,7 +569,7 @@ func (l *loader) miniprogram(n *yaml.Node) outMsg {
 	var ok2, ok3, ok4 bool
 	o.title, ok2 = l.optTemplate(f, "title", "miniprogram")
 	o.pagePath, ok3 = l.reqTemplate(n, f, "pagepath", "miniprogram")
-	o.thumb, ok4 = l.mediaField(n, f, "thumb_media_id", "thumb_file", "miniprogram")
+	o.thumb, ok4 = l.mediaField(n, f, "thumb_media_id", "thumb_file", "miniprogram", kf.MediaImage)
 	if !ok || !ok2 || !ok3 || !ok4 {
 		return nil
 	}

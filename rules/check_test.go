@@ -80,7 +80,7 @@ func TestLoadCatchesSilentMistakes(t *testing.T) {
   - name: u
     then:
       - reply: {text: hi, colour: red}
-`, err: `rules.yaml:5:27: rule "u": unknown key colour in reply (known: text, menu, image, link, miniprogram, location)`},
+`, err: `rules.yaml:5:27: rule "u": unknown key colour in reply (known: text, menu, image, voice, video, file, link, miniprogram, location)`},
 		{name: "unknown key beside an action", rules: `
   - name: u
     then:

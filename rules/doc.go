@@ -55,13 +55,17 @@
 //	      - text: {text: "Or type your question", no_newline: false}   # or text: "…"
 //	    tail: "We reply within a minute."                    # optional
 //	reply: {image: {media_id: "…"}}                          # or {file: images/map.png}
+//	reply: {voice: {file: greeting.amr}}                     # or {media_id: "…"}; AMR, ≤ 2 MB
+//	reply: {video: {file: tour.mp4}}                         # or {media_id: "…"}; MP4, ≤ 10 MB
+//	reply: {file: {file: price-list.pdf}}                    # or {media_id: "…"}; ≤ 20 MB
 //	reply: {link: {title: "…", desc: "…", url: "https://…", thumb_media_id: "…"}}   # or thumb_file
 //	reply: {miniprogram: {appid: wx123, title: "…", pagepath: "pages/index", thumb_file: cover.png}}
 //	reply: {location: {name: "…", address: "…", latitude: 31.23, longitude: 121.48}}
 //
-// A local `file` or `thumb_file` (relative to the rule file) must exist at load; it is
-// uploaded as temporary media on first use and its media_id reused until an hour before
-// it expires (3 days) or the file changes ([WithUploader]).
+// A local `file` or `thumb_file` (relative to the rule file) must exist at load and be
+// one WeCom takes (the size and format limits of [kf.MediaType.Check]); it is uploaded
+// as temporary media of its reply's type on first use and its media_id reused until an
+// hour before it expires (3 days) or the file changes ([WithUploader]).
 //
 // welcome sends a text (a string or {text: …}) or a {menu: …} with the event's code
 // (kf/send_msg_on_event): the welcome_code of an enter_session event or the msg_code of a

@@ -1,10 +1,14 @@
 package rules_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -257,4 +261,77 @@ rules:
 	assert.Equal(t, int32(1), failed.Load(), "the failing when ran once")
 	assert.Equal(t, int32(1), clock.Load(), "one environment per message")
 	assert.Empty(t, h.takeErrors())
+}
+
+// TestMediaRepliesFromFilesUploadOnce: voice, video and file replies from local files are
+// uploaded once (as their type) and their media_id reused across 100 replies; a media_id
+// given in the file is sent as it is.
+func TestMediaRepliesFromFilesUploadOnce(t *testing.T) {
+	dir := t.TempDir()
+	for name, head := range map[string]string{"hello.amr": "#!AMR\n", "clip.mp4": "\x00\x00\x00\x18ftypmp42", "menu.pdf": "%PDF-1.7"} {
+		data := append([]byte(head), bytes.Repeat([]byte{'x'}, 1000)...)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), data, 0o600))
+	}
+	h := newHarness(t)
+	img := h.srv.PutMedia("image", "given.png", []byte("\x89PNG given"))
+	set := mustLoad(t, `version: 1
+rules:
+  - name: media
+    when: msg.text == "media"
+    then:
+      - reply: {voice: {file: hello.amr}}
+      - reply: {video: {file: clip.mp4}}
+      - reply: {file: {file: menu.pdf}}
+      - reply: {image: {media_id: `+img+`}}
+`, rules.WithBaseDir(dir))
+	require.NoError(t, h.b.Install(set))
+	for range 25 {
+		h.say(t, "media")
+	}
+	require.Empty(t, h.takeErrors())
+	sent := h.srv.SentTo(kfid, user)
+	require.Len(t, sent, 100)
+	ids := map[string]map[string]bool{}
+	for _, s := range sent {
+		var body map[string]json.RawMessage
+		require.NoError(t, json.Unmarshal(s.Body, &body))
+		var m struct {
+			MediaID string `json:"media_id"`
+		}
+		require.NoError(t, json.Unmarshal(body[s.MsgType], &m), s.MsgType)
+		if ids[s.MsgType] == nil {
+			ids[s.MsgType] = map[string]bool{}
+		}
+		ids[s.MsgType][m.MediaID] = true
+	}
+	for _, typ := range []string{"voice", "video", "file", "image"} {
+		assert.Len(t, ids[typ], 1, "%s: one media_id for 25 replies", typ)
+	}
+	assert.True(t, ids["image"][img])
+	for typ, set := range ids {
+		for id := range set {
+			assert.NotEmpty(t, h.srv.Media(id), "%s: %s was uploaded", typ, id)
+		}
+	}
+}
+
+// TestMediaFilesWeComWouldRefuseAreLoadErrors: the size and format limits of uploads are
+// checked when the rules load.
+func TestMediaFilesWeComWouldRefuseAreLoadErrors(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "big.amr"), make([]byte, 2<<20+1), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "song.mp3"), make([]byte, 100), 0o600))
+	for file, want := range map[string]string{
+		"{voice: {file: big.amr}}":  "WeCom takes voice media of at most 2 MB",
+		"{voice: {file: song.mp3}}": "WeCom takes voice media as AMR files",
+	} {
+		_, err := rules.Load(strings.NewReader(`version: 1
+rules:
+  - name: r
+    then: [{reply: `+file+`}]
+`), "rules.yaml", quiet, rules.WithBaseDir(dir))
+		require.Error(t, err, file)
+		assert.ErrorContains(t, err, want)
+		assert.ErrorIs(t, err, rules.ErrFile)
+	}
 }

@@ -15,10 +15,11 @@ import (
 // re-upload an hour before that.
 const mediaReuse = 71 * time.Hour
 
-// mediaRef names an image either by media_id or by a local file uploaded on first use.
+// mediaRef names a medium either by media_id or by a local file uploaded on first use.
 type mediaRef struct {
-	id   string // a media_id given in the file
-	path string // an absolute (or base-relative) file path, uploaded on demand
+	id   string       // a media_id given in the file
+	path string       // an absolute (or base-relative) file path, uploaded on demand
+	typ  kf.MediaType // what it is uploaded as
 }
 
 // mediaCache remembers the media_id of each uploaded local file. It is shared by the
@@ -53,10 +54,11 @@ func (c *mediaCache) entry(path string) *mediaEntry {
 	return e
 }
 
-// mediaID returns the media_id for path, uploading the file when it was never uploaded,
-// changed since, or its media_id is about to expire.
-func (c *mediaCache) mediaID(ctx context.Context, up Uploader, path string) (string, error) {
-	e := c.entry(path)
+// mediaID returns the media_id for path uploaded as typ, uploading the file when it was
+// never uploaded, changed since, or its media_id is about to expire. A file WeCom would
+// refuse (size, format) is an error before any upload.
+func (c *mediaCache) mediaID(ctx context.Context, up Uploader, typ kf.MediaType, path string) (string, error) {
+	e := c.entry(string(typ) + "\x00" + path)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	fi, err := os.Stat(path)
@@ -70,13 +72,16 @@ func (c *mediaCache) mediaID(ctx context.Context, up Uploader, path string) (str
 	if up == nil {
 		return "", fmt.Errorf("rules: upload %s: no uploader (see rules.WithUploader)", path)
 	}
+	if err := typ.Check(path, fi.Size()); err != nil {
+		return "", fmt.Errorf("rules: upload: %w", err)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return "", fmt.Errorf("rules: upload %s: %w", path, err)
 	}
 	defer f.Close()
 	resp, err := up.UploadMedia(ctx, kf.UploadMediaRequest{
-		Type: kf.MediaImage, Filename: filepath.Base(path), Body: f, Size: fi.Size(),
+		Type: typ, Filename: filepath.Base(path), Body: f, Size: fi.Size(),
 	})
 	if err != nil {
 		return "", fmt.Errorf("rules: upload %s: %w", path, err)
@@ -94,5 +99,5 @@ func (r mediaRef) resolve(x *run) (string, error) {
 	if up == nil {
 		up, _ = x.c.Client().(Uploader)
 	}
-	return x.set.opts.media.mediaID(x.c.Context(), up, r.path)
+	return x.set.opts.media.mediaID(x.c.Context(), up, r.typ, r.path)
 }

@@ -39,10 +39,10 @@ func TestMediaCacheUploadsOnceUntilExpiryOrChange(t *testing.T) {
 	up := &fakeUploader{}
 	ctx := t.Context()
 
-	id, err := c.mediaID(ctx, up, path)
+	id, err := c.mediaID(ctx, up, kf.MediaImage, path)
 	require.NoError(t, err)
 	assert.Equal(t, "media-1", id)
-	id, err = c.mediaID(ctx, up, path)
+	id, err = c.mediaID(ctx, up, kf.MediaImage, path)
 	require.NoError(t, err)
 	assert.Equal(t, "media-1", id, "reused")
 	require.Len(t, up.calls, 1)
@@ -51,19 +51,19 @@ func TestMediaCacheUploadsOnceUntilExpiryOrChange(t *testing.T) {
 	assert.Equal(t, []int{9}, up.sizes)
 
 	now = now.Add(70 * time.Hour)
-	id, _ = c.mediaID(ctx, up, path)
+	id, _ = c.mediaID(ctx, up, kf.MediaImage, path)
 	assert.Equal(t, "media-1", id, "still valid")
 	now = now.Add(2 * time.Hour)
-	id, _ = c.mediaID(ctx, up, path)
+	id, _ = c.mediaID(ctx, up, kf.MediaImage, path)
 	assert.Equal(t, "media-2", id, "re-uploaded before the 3-day expiry")
 
 	require.NoError(t, os.WriteFile(path, []byte("a changed png"), 0o600))
-	id, _ = c.mediaID(ctx, up, path)
+	id, _ = c.mediaID(ctx, up, kf.MediaImage, path)
 	assert.Equal(t, "media-3", id, "re-uploaded after the file changed")
 
-	_, err = c.mediaID(ctx, nil, filepath.Join(t.TempDir(), "other.png"))
+	_, err = c.mediaID(ctx, nil, kf.MediaImage, filepath.Join(t.TempDir(), "other.png"))
 	assert.ErrorIs(t, err, os.ErrNotExist)
 	require.NoError(t, os.WriteFile(path+"2", []byte("x"), 0o600))
-	_, err = c.mediaID(ctx, nil, path+"2")
+	_, err = c.mediaID(ctx, nil, kf.MediaImage, path+"2")
 	assert.ErrorContains(t, err, "no uploader")
 }
