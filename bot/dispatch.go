@@ -198,6 +198,12 @@ func (b *Bot) handleMessage(work context.Context, root HandlerFunc, msg syncmsg.
 // went out, may get a second allowance WeCom will not give; WeCom's 95001 then stops
 // replies, and the next customer message starts over.)
 func (b *Bot) observeMessage(s *storage.Session, msg syncmsg.Message, h *syncmsg.Header, burst *conversation) {
+	wasHuman := s.Human
+	defer func() {
+		if s.Human != wasHuman {
+			b.ownershipChanged(h, s.Human)
+		}
+	}()
 	sent := time.Unix(h.SendTime, 0)
 	if s.FirstSeen.IsZero() {
 		s.FirstSeen = sent
@@ -230,6 +236,17 @@ func (b *Bot) observeMessage(s *storage.Session, msg syncmsg.Message, h *syncmsg
 			s.Human = true
 		}
 	}
+}
+
+// ownershipChanged logs and reports that the conversation of h changed hands.
+func (b *Bot) ownershipChanged(h *syncmsg.Header, human bool) {
+	msg := "bot: the conversation is back with the bot"
+	if human {
+		msg = "bot: a person owns the conversation now; the bot keeps out"
+	}
+	b.log.Info(msg, slog.String(LogKeyOpenKFID, h.OpenKFID), slog.String(LogKeyExternalUserID, h.ExternalUserID),
+		slog.String(LogKeyMsgID, h.MsgID))
+	b.opts.observer.Ownership(h.OpenKFID, human)
 }
 
 // runHandler runs the chain, turning a panic into an error with its stack.

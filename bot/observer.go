@@ -38,6 +38,9 @@ type Observer interface {
 	Refused(openKFID string, reason string)
 	// Handled is called after the handler chain ran for a message.
 	Handled(d time.Duration, err error)
+	// Ownership is called when a conversation changes hands: human is true when a person
+	// (a servicer) took it over, false when it came back to the bot.
+	Ownership(openKFID string, human bool)
 }
 
 // NopObserver implements [Observer] and does nothing. Embed it to implement only some
@@ -64,3 +67,6 @@ func (NopObserver) Refused(string, string) {}
 
 // Handled implements [Observer].
 func (NopObserver) Handled(time.Duration, error) {}
+
+// Ownership implements [Observer].
+func (NopObserver) Ownership(string, bool) {}

@@ -275,3 +275,33 @@ func TestRunRecordsConfirmedSendsWithinMilliseconds(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, storage.SendDone, st)
 }
+
+// ownershipObserver records ownership changes.
+type ownershipObserver struct {
+	bot.NopObserver
+	mu      sync.Mutex
+	changes []bool
+}
+
+func (o *ownershipObserver) Ownership(_ string, human bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.changes = append(o.changes, human)
+}
+
+// TestOwnershipChangesAreReported: a servicer picking the conversation up and ending it
+// are two ownership changes, reported once each, not once per message.
+func TestOwnershipChangesAreReported(t *testing.T) {
+	e := newEnv(t)
+	obs := &ownershipObserver{}
+	b := e.newBot(bot.WithObserver(obs))
+	b.Handle(bot.Any(), func(*bot.Context) error { return nil })
+	e.srv.AddText(testKF, "wmA", "hello")
+	e.srv.ServicerPickUp(testKF, "wmA", "zhangsan")
+	e.srv.AddText(testKF, "wmA", "are you there?")
+	e.srv.AddServicerText(testKF, "wmA", "zhangsan", "yes")
+	e.srv.ServicerEnd(testKF, "wmA")
+	e.srv.AddText(testKF, "wmA", "thanks")
+	require.NoError(t, b.Pull(t.Context(), testKF))
+	assert.Equal(t, []bool{true, false}, obs.changes)
+}

@@ -405,7 +405,8 @@ func TestRunBlackBox(t *testing.T) {
 		`kfbot_store_writable`: 1,
 		`kfbot_build_info{goversion="` + runtime.Version() + `",version="` + testVersion + `"}`: 1,
 	})
-	for _, series := range []string{"kfbot_duplicates_total", `kfbot_reply_refusals_total{reason="quota"}`, `kfbot_pulls_total{result="error"}`} {
+	for _, series := range []string{"kfbot_duplicates_total", `kfbot_reply_refusals_total{reason="quota"}`, `kfbot_pulls_total{result="error"}`,
+		`kfbot_ownership_changes_total{owner="human"}`, `kfbot_ownership_changes_total{owner="bot"}`} {
 		_, ok := m[series]
 		assert.True(t, ok, "series %s is exported", series)
 	}

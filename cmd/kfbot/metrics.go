@@ -33,6 +33,7 @@ type metrics struct {
 	skipped      *prometheus.CounterVec
 	replies      *prometheus.CounterVec
 	refusals     *prometheus.CounterVec
+	ownership    *prometheus.CounterVec
 	handled      *prometheus.HistogramVec
 	rulesReloads *prometheus.CounterVec
 	rulesLoaded  prometheus.Gauge
@@ -79,6 +80,10 @@ func newMetrics() *metrics {
 			Name: "kfbot_reply_refusals_total",
 			Help: "Replies the engine refused without calling WeCom, by reason (quota, window, human, stopped, not_customer, no_conversation, no_event_code, code_expired).",
 		}, []string{"reason"}),
+		ownership: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kfbot_ownership_changes_total",
+			Help: "Conversations changing hands, by new owner (human: a servicer took over; bot: it came back).",
+		}, []string{"owner"}),
 		handled: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "kfbot_handler_duration_seconds",
 			Help:    "Time the handler chain took per message, by result (ok or error).",
@@ -104,7 +109,7 @@ func newMetrics() *metrics {
 	})
 	build.Set(1)
 	m.reg.MustRegister(m.callbacks, m.pulls, m.pulledItems, m.pullLag, m.messages, m.duplicates,
-		m.skipped, m.replies, m.refusals, m.handled, m.rulesReloads, m.rulesLoaded, m.ready, build,
+		m.skipped, m.replies, m.refusals, m.ownership, m.handled, m.rulesReloads, m.rulesLoaded, m.ready, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Series people alert on exist from the start, at 0.
 	m.callbacks.WithLabelValues(string(router.ResultNotified))
@@ -112,6 +117,8 @@ func newMetrics() *metrics {
 	m.pulls.WithLabelValues("error")
 	m.replies.WithLabelValues(string(bot.ReplyOK), "0")
 	m.refusals.WithLabelValues(bot.RefusalQuota)
+	m.ownership.WithLabelValues("human")
+	m.ownership.WithLabelValues("bot")
 	m.rulesReloads.WithLabelValues("ok")
 	m.rulesReloads.WithLabelValues("error")
 	return m
@@ -187,6 +194,15 @@ func (m *metrics) Reply(r bot.ReplyResult, errcode int) {
 // Refused implements bot.Observer.
 func (m *metrics) Refused(_ string, reason string) {
 	m.refusals.WithLabelValues(reason).Inc()
+}
+
+// Ownership implements bot.Observer.
+func (m *metrics) Ownership(_ string, human bool) {
+	owner := "bot"
+	if human {
+		owner = "human"
+	}
+	m.ownership.WithLabelValues(owner).Inc()
 }
 
 // Handled implements bot.Observer.
