@@ -24,8 +24,8 @@ func (b *Bot) Dispatch(ctx context.Context, msg syncmsg.Message) error {
 	c.starts = make([]start, 1)
 	h := msg.Head()
 	look := &storage.Lookup{}
-	if h.MsgID != "" {
-		addLookup(look, b.account(h.OpenKFID), h.MsgID)
+	if c.keys[0] != "" {
+		addLookup(look, b.account(h.OpenKFID), h.MsgID, c.keys[0])
 	}
 	if c.conv.ExternalUserID != "" {
 		look.Sessions = []storage.Conversation{c.conv}
@@ -44,11 +44,9 @@ func (b *Bot) Dispatch(ctx context.Context, msg syncmsg.Message) error {
 	}
 	var sess *storage.Session
 	if len(look.Sessions) > 0 {
-		if sess = look.SessionsFound[0]; sess == nil {
-			sess = &storage.Session{Conversation: c.conv}
-		}
+		sess = sessionOrNew(look.SessionsFound[0], c.conv)
 	}
-	ok, herr := b.handleMessage(ctx, root, msg, c.starts[0], sess, c)
+	ok, herr := b.handleMessage(ctx, root, c, 0, sess)
 	if ok {
 		c.session = sess
 	}
@@ -110,7 +108,7 @@ func (b *Bot) handleConversation(stop, work context.Context, root HandlerFunc, c
 			c.fail()
 			return false
 		}
-		if ok, _ := b.handleMessage(work, root, m, c.starts[i], sess, c); !ok {
+		if ok, _ := b.handleMessage(work, root, c, i, sess); !ok {
 			c.fail()
 			return false
 		}
@@ -133,17 +131,14 @@ func (b *Bot) skipDuplicate(ctx context.Context, h *syncmsg.Header) {
 		slog.String(LogKeyOpenKFID, h.OpenKFID), slog.String(LogKeyMsgID, h.MsgID))
 }
 
-// handleMessage runs one message through the handlers with sess (st says whether an
-// earlier pass began it, see begin), and adds what it did to
-// part: its done sends always, its processed mark when it was handled. ok is false when
-// it was not handled and must be pulled again (cut off by shutdown, or a transient
-// failure of WeCom, the network or the store); herr is the handler's error.
-func (b *Bot) handleMessage(work context.Context, root HandlerFunc, msg syncmsg.Message, st start, sess *storage.Session, part *conversation) (ok bool, herr error) {
+// handleMessage runs message i of part through the handlers with sess (part.starts[i]
+// says whether an earlier pass began it, see begin), and adds what it did to part: its
+// done sends always, its processed mark when it was handled. ok is false when it was not
+// handled and must be pulled again (cut off by shutdown, or a transient failure of
+// WeCom, the network or the store); herr is the handler's error.
+func (b *Bot) handleMessage(work context.Context, root HandlerFunc, part *conversation, i int, sess *storage.Session) (ok bool, herr error) {
+	msg, st, mark := part.msgs[i], part.starts[i], part.keys[i]
 	h := msg.Head()
-	mark := ""
-	if h.MsgID != "" {
-		mark = storage.InboundKey(b.account(h.OpenKFID), h.MsgID)
-	}
 	if sess != nil {
 		if h.MsgID != "" && sess.LastMsgID == h.MsgID {
 			// Handled and saved before a crash that came before the msgid was marked (a

@@ -70,7 +70,8 @@ type conversation struct {
 	key            string
 	conv           storage.Conversation // zero for messages without a customer
 	msgs           []syncmsg.Message
-	starts         []start // what the store said about msgs[i] before this pass
+	keys           []string // the processed-mark key (storage.InboundKey) of msgs[i]; "" without a msgid
+	starts         []start  // what the store said about msgs[i] before this pass
 	page           *page
 	opened         bool  // a customer message of the page has opened the reply window
 	handled        int   // messages handled in this pass (not skipped as duplicates)
@@ -354,16 +355,16 @@ func (p *pipe) queue(pg *page) bool {
 	for j, c := range pg.convs {
 		c.page = pg
 		c.starts = make([]start, len(c.msgs))
-		for i, m := range c.msgs {
-			if id := m.Head().MsgID; id != "" {
-				key := storage.InboundKey(p.acct, id)
-				if _, ok := p.inflight[key]; ok {
-					c.starts[i] = startSeen // an earlier page in flight has it
-					continue
-				}
-				p.inflight[key] = struct{}{}
-				addLookup(look, p.acct, id)
+		for i, key := range c.keys {
+			if key == "" {
+				continue
 			}
+			if _, ok := p.inflight[key]; ok {
+				c.starts[i] = startSeen // an earlier page in flight has it
+				continue
+			}
+			p.inflight[key] = struct{}{}
+			addLookup(look, p.acct, c.msgs[i].Head().MsgID, key)
 		}
 		st := p.convs[c.key]
 		loadAt[j] = -1
@@ -388,8 +389,8 @@ func (p *pipe) queue(pg *page) bool {
 	}
 	k := 0
 	for _, c := range pg.convs { // the order addLookup saw them in
-		for i, m := range c.msgs {
-			if c.starts[i] == startUnknown && m.Head().MsgID != "" {
+		for i, key := range c.keys {
+			if c.starts[i] == startUnknown && key != "" {
 				c.starts[i] = starts[k]
 				k++
 			}
@@ -401,10 +402,7 @@ func (p *pipe) queue(pg *page) bool {
 	for j, c := range pg.convs {
 		st := states[j]
 		if k := loadAt[j]; k >= 0 {
-			st.session = look.SessionsFound[k]
-			if st.session == nil {
-				st.session = &storage.Session{Conversation: c.conv}
-			}
+			st.session = sessionOrNew(look.SessionsFound[k], c.conv)
 		}
 		pg.parts.Add(1)
 		st.queue = append(st.queue, c)
@@ -503,9 +501,9 @@ func (p *pipe) commit(pg *page, queued bool) {
 		if st := p.convs[c.key]; st != nil && st.last == pg && !st.running && !st.failed && pg.applied {
 			delete(p.convs, c.key) // its state is in the store now
 		}
-		for _, m := range c.msgs {
-			if id := m.Head().MsgID; id != "" && pg.applied {
-				delete(p.inflight, storage.InboundKey(p.acct, id))
+		if pg.applied {
+			for _, key := range c.keys {
+				delete(p.inflight, key) // "" is never in it
 			}
 		}
 	}
@@ -555,10 +553,10 @@ const (
 	startSeen                 // processed before: skipped
 )
 
-// addLookup adds to look what the store knows about inbound msgID: its processed mark and
-// its attempt mark.
-func addLookup(look *storage.Lookup, acct storage.Account, msgID string) {
-	look.Seen = append(look.Seen, storage.InboundKey(acct, msgID))
+// addLookup adds to look what the store knows about inbound msgID: its processed mark
+// (key, its [storage.InboundKey]) and its attempt mark.
+func addLookup(look *storage.Lookup, acct storage.Account, msgID, key string) {
+	look.Seen = append(look.Seen, key)
 	look.Sends = append(look.Sends, storage.AttemptKey(acct, msgID))
 }
 
@@ -595,6 +593,14 @@ func (b *Bot) begin(ctx context.Context, look *storage.Lookup) ([]start, error) 
 	return starts, nil
 }
 
+// sessionOrNew returns found, or a new session of conv when the store had none.
+func sessionOrNew(found *storage.Session, conv storage.Conversation) *storage.Session {
+	if found == nil {
+		return &storage.Session{Conversation: conv}
+	}
+	return found
+}
+
 // groupConversations splits a page by conversation, keeping page order inside each and
 // first-appearance order across them; conversations with an enter_session event lead,
 // since its welcome code lives only 20 s.
@@ -617,6 +623,11 @@ func groupConversations(corpID string, msgs []syncmsg.Message) []*conversation {
 			order = append(order, g)
 		}
 		g.msgs = append(g.msgs, m)
+		mark := ""
+		if h.MsgID != "" {
+			mark = storage.InboundKey(storage.Account{CorpID: corpID, OpenKFID: h.OpenKFID}, h.MsgID)
+		}
+		g.keys = append(g.keys, mark)
 		if h.Origin == syncmsg.OriginCustomer {
 			g.newestCustomer = max(g.newestCustomer, h.SendTime)
 		}
