@@ -89,41 +89,59 @@ func decodeMsgIDAnswer(data []byte, st *apiStatus, msgID *string, hint string) b
 		seen int
 	)
 	ok := objectMembers(data, func(name []byte, i int) (int, bool) {
-		var bit int
-		var end int
-		var ok bool
-		switch {
-		case asciiNameIs(name, "errcode"):
-			bit = seenErrCode
-			v.ErrCode, end, ok = fastInt(data, i)
-		case asciiNameIs(name, "errmsg"):
-			bit = seenErrMsg
-			v.ErrMsg, end, ok = fastString(data, i, "ok")
-		case asciiNameIs(name, "msgid"):
-			bit = seenMsgID
-			id, end, ok = fastString(data, i, hint)
-		default:
+		if bit, end, ok, found := statusMember(data, name, i, &v); found {
+			return claim(&seen, bit, end, ok)
+		}
+		if !asciiNameIs(name, "msgid") {
 			return jsonvalid.Value(data, i, 1, maxFastDepth)
 		}
-		if !ok || seen&bit != 0 {
-			return end, false
-		}
-		seen |= bit
-		return end, true
+		var end int
+		var ok bool
+		id, end, ok = fastString(data, i, hint)
+		return claim(&seen, seenMsgID, end, ok)
 	})
 	if !ok {
 		return false
 	}
+	setStatus(st, v, seen)
+	if seen&seenMsgID != 0 {
+		*msgID = id
+	}
+	return true
+}
+
+// statusMember decodes the member name (at data[i]) into v when it is errcode or errmsg:
+// found reports whether it was, bit is its seen bit.
+func statusMember(data, name []byte, i int, v *apiStatus) (bit, end int, ok, found bool) {
+	switch {
+	case asciiNameIs(name, "errcode"):
+		v.ErrCode, end, ok = fastInt(data, i)
+		return seenErrCode, end, ok, true
+	case asciiNameIs(name, "errmsg"):
+		v.ErrMsg, end, ok = fastString(data, i, "ok")
+		return seenErrMsg, end, ok, true
+	}
+	return 0, 0, false, false
+}
+
+// claim records a decoded member's bit in seen; a member seen before (or one that did not
+// decode) sends the answer to encoding/json.
+func claim(seen *int, bit, end int, ok bool) (int, bool) {
+	if !ok || *seen&bit != 0 {
+		return end, false
+	}
+	*seen |= bit
+	return end, true
+}
+
+// setStatus copies the errcode and errmsg that were present into st.
+func setStatus(st *apiStatus, v apiStatus, seen int) {
 	if seen&seenErrCode != 0 {
 		st.ErrCode = v.ErrCode
 	}
 	if seen&seenErrMsg != 0 {
 		st.ErrMsg = v.ErrMsg
 	}
-	if seen&seenMsgID != 0 {
-		*msgID = id
-	}
-	return true
 }
 
 // syncMsgAnswer is the wire answer of kf/sync_msg.
@@ -164,15 +182,12 @@ func (a *syncMsgAnswer) decodeFast(data []byte) bool {
 	}()
 	offs := (*offp)[:0] // start and end of each item, in data
 	ok := objectMembers(data, func(name []byte, i int) (int, bool) {
+		if bit, end, ok, found := statusMember(data, name, i, &v.apiStatus); found {
+			return claim(&seen, bit, end, ok)
+		}
 		var bit, end int
 		var ok bool
 		switch {
-		case asciiNameIs(name, "errcode"):
-			bit = seenErrCode
-			v.ErrCode, end, ok = fastInt(data, i)
-		case asciiNameIs(name, "errmsg"):
-			bit = seenErrMsg
-			v.ErrMsg, end, ok = fastString(data, i, "ok")
 		case asciiNameIs(name, "next_cursor"):
 			bit = seenNextCursor
 			v.NextCursor, end, ok = fastString(data, i, "")
@@ -189,11 +204,7 @@ func (a *syncMsgAnswer) decodeFast(data []byte) bool {
 		default:
 			return jsonvalid.Value(data, i, 1, maxFastDepth)
 		}
-		if !ok || seen&bit != 0 {
-			return end, false
-		}
-		seen |= bit
-		return end, true
+		return claim(&seen, bit, end, ok)
 	})
 	*offp = offs
 	if !ok {
@@ -210,12 +221,7 @@ func (a *syncMsgAnswer) decodeFast(data []byte) bool {
 		}
 		a.MsgList = list
 	}
-	if seen&seenErrCode != 0 {
-		a.ErrCode = v.ErrCode
-	}
-	if seen&seenErrMsg != 0 {
-		a.ErrMsg = v.ErrMsg
-	}
+	setStatus(&a.apiStatus, v.apiStatus, seen)
 	if seen&seenNextCursor != 0 {
 		a.NextCursor = v.NextCursor
 	}
