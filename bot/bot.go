@@ -61,6 +61,7 @@ type Bot struct {
 	pullers sync.WaitGroup
 	workers *workers   // handle conversations, at most WithConcurrency at once
 	done    *doneMarks // done marks of confirmed sends, written in batches while running
+	owners  *watcher   // deadlines of the conversations people own (see Handback)
 }
 
 // New returns a bot that pulls and replies through client and keeps its state in store.
@@ -109,6 +110,7 @@ func New(client Client, store storage.Store, opts ...Option) (*Bot, error) {
 		accounts: make(map[string]*account),
 		workers:  newWorkers(o.concurrency),
 		done:     newDoneMarks(),
+		owners:   newWatcher(),
 	}
 	for _, id := range o.accounts {
 		b.accountLocked(id)
@@ -139,8 +141,20 @@ func (b *Bot) Use(mw ...Middleware) {
 
 // Handle registers h, wrapped in mw, for messages that m matches. The first registered
 // handler whose matcher matches takes the message; later ones are not tried.
+//
+// While a person owns a conversation ([Handback]), its customer messages are offered only
+// to routes registered with [Bot.HandleHuman], never to these or to the default handler.
 func (b *Bot) Handle(m Matcher, h HandlerFunc, mw ...Middleware) {
-	b.addRoute(nil, m, h, mw)
+	b.addRoute(nil, m, h, mw, false)
+}
+
+// HandleHuman registers h, wrapped in mw, for the customer messages that m matches and
+// that come while a person owns the conversation ([Context.HumanOwned]): the only routes
+// those messages are offered to, first match first. Use it for what must see them, e.g.
+// to record or forward them; replies are refused ([ErrHumanOwned]). Global middleware
+// ([Bot.Use]) sees every message, whoever owns the conversation.
+func (b *Bot) HandleHuman(m Matcher, h HandlerFunc, mw ...Middleware) {
+	b.addRoute(nil, m, h, mw, true)
 }
 
 // HandleDefault sets the handler for messages no matcher took. Default: none (the message
@@ -211,7 +225,7 @@ func (b *Bot) account(openKFID string) storage.Account {
 	return storage.Account{CorpID: b.corpID, OpenKFID: openKFID}
 }
 
-func (b *Bot) addRoute(g *Group, m Matcher, h HandlerFunc, mw []Middleware) {
+func (b *Bot) addRoute(g *Group, m Matcher, h HandlerFunc, mw []Middleware, human bool) {
 	if m == nil {
 		panic("bot: Handle: nil matcher")
 	}
@@ -226,7 +240,7 @@ func (b *Bot) addRoute(g *Group, m Matcher, h HandlerFunc, mw []Middleware) {
 	b.mustNotRun("Handle")
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	r := &route{match: m, handler: h, group: g, mws: mw}
+	r := &route{match: m, handler: h, group: g, mws: mw, human: human}
 	if g != nil {
 		ms, _ := g.collect()
 		r.match = And(append(ms, m)...)
@@ -261,11 +275,11 @@ func (b *Bot) freeze() HandlerFunc {
 	routes, fallback := b.routes, b.fallback
 	match := func(c *Context) error {
 		for _, r := range routes {
-			if r.match(c) {
+			if r.human == c.human && r.match(c) {
 				return r.chain(c)
 			}
 		}
-		if fallback != nil {
+		if fallback != nil && !c.human {
 			return fallback(c)
 		}
 		return nil
@@ -320,6 +334,9 @@ func (b *Bot) Run(ctx context.Context) error {
 	var flush sync.WaitGroup
 	b.done.setOn(true)
 	flush.Go(func() { b.flushDone(flushCtx) })
+	if b.opts.handback.timed() {
+		poll.Go(func() { b.watchHandback(pullCtx) })
+	}
 
 	<-ctx.Done()
 	b.mu.Lock()

@@ -20,6 +20,7 @@ type Context struct {
 	msg   syncmsg.Message
 	head  *syncmsg.Header
 	state *msgState // shared by every copy made with WithContext
+	human bool      // a person owns the conversation of this customer message
 }
 
 // msgState is the mutable per-message state shared by a Context and its copies.

@@ -139,6 +139,7 @@ func (b *Bot) skipDuplicate(ctx context.Context, h *syncmsg.Header) {
 func (b *Bot) handleMessage(work context.Context, root HandlerFunc, part *conversation, i int, sess *storage.Session) (ok bool, herr error) {
 	msg, st, mark := part.msgs[i], part.starts[i], part.keys[i]
 	h := msg.Head()
+	human := false
 	if sess != nil {
 		if h.MsgID != "" && sess.LastMsgID == h.MsgID {
 			// Handled and saved before a crash that came before the msgid was marked (a
@@ -147,10 +148,26 @@ func (b *Bot) handleMessage(work context.Context, root HandlerFunc, part *conver
 			part.marks = append(part.marks, mark)
 			return true, nil
 		}
-		b.observeMessage(sess, msg, h, part)
+		if sess.Human {
+			b.owners.released(sess)
+		}
+		if sess.Human && h.Origin == syncmsg.OriginCustomer {
+			if i == len(part.msgs)-1 {
+				// Only the conversation's last message of the page asks WeCom: what
+				// follows an earlier one in the page tells more about its time than
+				// WeCom's state now does.
+				b.confirmOwner(work, sess, h)
+			}
+			human = sess.Human
+		}
+		if !human {
+			// A person's conversation is theirs: the customer's messages change nothing
+			// of the bot's (counters, reply window).
+			b.observeMessage(sess, msg, h, part)
+		}
 	}
 
-	c := &Context{ctx: work, bot: b, msg: msg, head: h, state: &msgState{session: sess, start: st}}
+	c := &Context{ctx: work, bot: b, msg: msg, head: h, state: &msgState{session: sess, start: st}, human: human}
 	start := b.opts.now()
 	b.opts.observer.Message(h.MsgType, h.EventType)
 	herr = b.runHandler(root, c)
@@ -169,6 +186,7 @@ func (b *Bot) handleMessage(work context.Context, root HandlerFunc, part *conver
 	if sess != nil {
 		sess.LastSeen = start
 		sess.LastMsgID = h.MsgID
+		b.owners.update(b.opts.handback, sess)
 	}
 	if mark != "" {
 		// Once the processed mark is recorded the message is never handled again, so its
@@ -193,12 +211,6 @@ func (b *Bot) handleMessage(work context.Context, root HandlerFunc, part *conver
 // went out, may get a second allowance WeCom will not give; WeCom's 95001 then stops
 // replies, and the next customer message starts over.)
 func (b *Bot) observeMessage(s *storage.Session, msg syncmsg.Message, h *syncmsg.Header, burst *conversation) {
-	wasHuman := s.Human
-	defer func() {
-		if s.Human != wasHuman {
-			b.ownershipChanged(h, s.Human)
-		}
-	}()
 	sent := time.Unix(h.SendTime, 0)
 	if s.FirstSeen.IsZero() {
 		s.FirstSeen = sent
@@ -221,27 +233,20 @@ func (b *Bot) observeMessage(s *storage.Session, msg syncmsg.Message, h *syncmsg
 			s.Stopped = false
 		}
 	case syncmsg.OriginServicer:
-		s.Human = true // a person typed in the WeCom client: the bot keeps out
+		// A person typed in the WeCom client: the bot keeps out.
+		s.ServicerLast = sent
+		b.setHuman(s, h, false, sent, "a servicer wrote in the conversation")
 	}
 	if e, ok := msg.(*syncmsg.SessionStatusChange); ok {
 		switch e.ChangeType {
 		case syncmsg.ChangeTypeEnd:
-			s.Human = false
+			b.setBot(s, h, "a servicer ended the session")
 		default:
-			s.Human = true
+			// Picked up from the pool, transferred, re-entered: a servicer holds it from now.
+			b.setHuman(s, h, false, sent, fmt.Sprintf("session_status_change %d", e.ChangeType))
+			s.HumanSince = sent
 		}
 	}
-}
-
-// ownershipChanged logs and reports that the conversation of h changed hands.
-func (b *Bot) ownershipChanged(h *syncmsg.Header, human bool) {
-	msg := "bot: the conversation is back with the bot"
-	if human {
-		msg = "bot: a person owns the conversation now; the bot keeps out"
-	}
-	b.log.Info(msg, slog.String(LogKeyOpenKFID, h.OpenKFID), slog.String(LogKeyExternalUserID, h.ExternalUserID),
-		slog.String(LogKeyMsgID, h.MsgID))
-	b.opts.observer.Ownership(h.OpenKFID, human)
 }
 
 // runHandler runs the chain, turning a panic into an error with its stack.

@@ -70,10 +70,24 @@
 // Each conversation has a [storage.Session]: handler variables, counters, whether a human
 // owns it, and the reply quota. WeCom allows 5 messages within 48 hours after each customer
 // message; the engine counts, and a reply that would exceed it returns [ErrQuotaExceeded]
-// without calling WeCom. Text longer than 2,048 bytes is split. A message typed by a human
-// servicer (origin 5) or a session_status_change marks the conversation human-owned, and the
-// bot stops replying there; WeCom errors 95018/95001/95002/95031 stop replies until the
-// customer writes again.
+// without calling WeCom. Text longer than 2,048 bytes is split. WeCom errors
+// 95018/95001/95002/95031 stop replies until the customer writes again.
+//
+// # A person's conversation
+//
+// A message typed by a servicer (origin 5), a session_status_change other than an end, and
+// the bot's own [Context.TransferToPool] or [Context.TransferTo] give the conversation to
+// a person. From then on nothing of the bot runs for the customer's messages: no route
+// registered with [Bot.Handle], no default handler, no change to the session's counters or
+// reply window. Global middleware ([Bot.Use]) still sees them, and routes registered with
+// [Bot.HandleHuman] see only them (to record or forward them). Events and servicer
+// messages reach the routes as usual.
+//
+// The conversation comes back to the bot with a session_status_change end, when WeCom
+// says so (kf/service_state/get, asked when the customer writes, at most once per
+// conversation per [Handback.CheckInterval]), or by policy ([Handback.PoolTimeout],
+// [Handback.IdleTimeout]). Each change of hands is logged at Info and reported to
+// [Observer.Ownership].
 //
 // # Errors and shutdown
 //

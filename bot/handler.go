@@ -25,6 +25,7 @@ type route struct {
 	group   *Group       // nil for routes registered on the bot
 	mws     []Middleware // the route's own middleware
 	chain   HandlerFunc  // group middleware (outermost first), then mws, then handler
+	human   bool         // for customer messages while a person owns the conversation (HandleHuman)
 }
 
 // Group is a set of routes that share a matcher and middleware. A group's middleware runs
@@ -51,7 +52,12 @@ func (g *Group) Use(mw ...Middleware) {
 // Handle registers h for messages that match both g's matchers and m. Matching is first
 // match in registration order across the whole bot.
 func (g *Group) Handle(m Matcher, h HandlerFunc, mw ...Middleware) {
-	g.bot.addRoute(g, m, h, mw)
+	g.bot.addRoute(g, m, h, mw, false)
+}
+
+// HandleHuman is [Bot.HandleHuman] for routes of g.
+func (g *Group) HandleHuman(m Matcher, h HandlerFunc, mw ...Middleware) {
+	g.bot.addRoute(g, m, h, mw, true)
 }
 
 // Group returns a nested group whose matcher is g's matchers and m.

@@ -31,6 +31,7 @@ type options struct {
 	now             func() time.Time
 	errorHandler    func(*Context, error)
 	observer        Observer
+	handback        Handback
 }
 
 func defaultOptions() options {
@@ -84,6 +85,9 @@ func (o *options) validate() error {
 	}
 	if o.retryDelay <= 0 || o.maxRetryDelay < o.retryDelay {
 		errs = append(errs, fmt.Errorf("bot: WithRetryDelay(%v, %v): need 0 < base <= max", o.retryDelay, o.maxRetryDelay))
+	}
+	if err := o.handback.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if o.now == nil {
 		errs = append(errs, errors.New("bot: WithClock(nil): a clock is required"))

@@ -294,13 +294,18 @@ func (c *Context) transfer(state kf.ServiceState, servicer string) (string, erro
 	if err != nil {
 		return "", fmt.Errorf("bot: change service state of %s to %d: %w", c.head.ExternalUserID, state, err)
 	}
+	c.Logger().Info("bot: conversation handed over", slog.Int("service_state", int(state)), slog.String("servicer_userid", servicer))
 	if s := c.state.session; s != nil {
 		if state == kf.StateEnded {
 			s.Stopped = true
 		} else {
-			s.Human = true
+			why := "the bot put it in the pool"
+			if servicer != "" {
+				why = "the bot handed it to servicer " + servicer
+			}
+			c.bot.setHuman(s, c.head, state == kf.StatePool, c.bot.opts.now(), why)
+			s.HumanSince = c.bot.opts.now()
 		}
 	}
-	c.Logger().Info("bot: conversation handed over", slog.Int("service_state", int(state)), slog.String("servicer_userid", servicer))
 	return resp.MsgCode, nil
 }

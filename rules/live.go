@@ -91,8 +91,11 @@ func (l *Live) Reload(ctx context.Context) error {
 		l.failed(err)
 		return err
 	}
-	l.cur.Store(s)
+	old := l.cur.Swap(s)
 	l.sum = sum
+	if !equalHandback(old.handback, s.handback) {
+		l.o.log.Warn("rules: the handback section changed; it takes effect when kfbot restarts", slog.String(LogKeyFile, l.path))
+	}
 	l.o.log.Info("rules: reloaded", slog.String(LogKeyFile, l.path), slog.Int(LogKeyCount, s.Len()),
 		slog.Duration(LogKeyDuration, time.Since(start)))
 	l.warn(s)
@@ -191,8 +194,10 @@ func (l *Live) Name() string { return "rules" }
 // Install implements [bot.Plugin] as [Set.Install] does, with the current set at the
 // time of each message.
 func (l *Live) Install(b *bot.Bot) error {
-	b.Handle(l.Matcher(), l.Handler())
 	s := l.Set()
+	if err := install(b, s, l.Matcher(), l.Handler()); err != nil {
+		return err
+	}
 	l.o.log.Info("rules: installed", slog.String(LogKeyFile, l.path), slog.Int(LogKeyCount, s.Len()))
 	return nil
 }
@@ -207,4 +212,8 @@ func (l *Live) Matcher() bot.Matcher {
 // match nothing and do nothing).
 func (l *Live) Handler() bot.HandlerFunc {
 	return func(c *bot.Context) error { return l.Set().handle(c) }
+}
+
+func equalHandback(a, b *bot.Handback) bool {
+	return a == b || a != nil && b != nil && *a == *b
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/kfbot/kfbot/bot"
 	"github.com/kfbot/kfbot/internal/strictyaml"
 	"github.com/kfbot/kfbot/internal/suggest"
 )
@@ -70,11 +71,13 @@ func load(src []byte, name string, o options) (*Set, error) {
 	}
 	rs := l.rules(doc.rules)
 	tests := l.tests(doc.tests)
+	handback := l.handback(doc.handback)
 	if err := l.err(); err != nil {
 		return nil, err
 	}
 	s := newSet(name, rs, tests, l.loc, l.clicks, o)
 	s.servicers = l.servicers
+	s.handback = handback
 	s.warnings = sortErrors(l.warns)
 	return s, nil
 }
@@ -182,6 +185,7 @@ type document struct {
 	root                            *yaml.Node
 	version, timezone, rules, tests *yaml.Node
 	rulesFile                       *yaml.Node
+	handback                        *yaml.Node
 }
 
 // document parses the YAML and reads the top-level keys. It returns nil when the file
@@ -217,6 +221,8 @@ func (l *loader) document() (doc *document) {
 			doc.tests = p.v
 		case "rules_file":
 			doc.rulesFile = p.v
+		case "handback":
+			doc.handback = p.v
 		}
 	}
 	switch {
@@ -276,8 +282,8 @@ type pair struct {
 }
 
 var (
-	topKeys    = []string{"version", "timezone", "rules", "tests", "rules_file"}
-	ruleKeys   = []string{"name", "description", "when", "continue", "then"}
+	topKeys    = []string{"version", "timezone", "handback", "rules", "tests", "rules_file"}
+	ruleKeys   = []string{"name", "description", "when", "continue", "while_human", "then"}
 	actionKeys = []string{"reply", "welcome", "transfer", "set", "handler"}
 )
 
@@ -645,4 +651,50 @@ var exprTypeNames = strings.NewReplacer(
 // cleanExprMessage rewrites Go type names in expr's messages into the names rules use.
 func cleanExprMessage(msg string) string {
 	return exprTypeNames.Replace(msg)
+}
+
+// handback reads the file's `handback` section: the policy that gives a person's
+// conversation back to the bot (bot.Handback). nil when the file has none.
+func (l *loader) handback(n *yaml.Node) *bot.Handback {
+	if n == nil {
+		return nil
+	}
+	v := l.deref(n)
+	if v == nil {
+		return nil
+	}
+	h := &bot.Handback{}
+	fs := l.fields(v, "handback", "check_interval", "pool_timeout", "idle_timeout", "closing_text")
+	durations := []struct {
+		key string
+		to  *time.Duration
+	}{{"check_interval", &h.CheckInterval}, {"pool_timeout", &h.PoolTimeout}, {"idle_timeout", &h.IdleTimeout}}
+	for _, d := range durations {
+		p, has := fs[d.key]
+		if !has {
+			continue
+		}
+		src, ok := l.str(p.v, d.key)
+		if !ok {
+			continue
+		}
+		x, err := time.ParseDuration(src)
+		if err != nil || x < 0 {
+			l.errAt(l.deref(p.v), ErrInvalid, "handback: %s %q: want a duration such as 30s, 10m or 2h (0 turns it off)", d.key, src)
+			continue
+		}
+		*d.to = x
+	}
+	if h.CheckInterval == 0 && fs["check_interval"].v != nil {
+		h.CheckInterval = -1 // "check_interval: 0" means never ask, not the default
+	}
+	if p, has := fs["closing_text"]; has {
+		if txt, ok := l.str(p.v, "closing_text"); ok {
+			if len(txt) > bot.MaxTextBytes {
+				l.errAt(l.deref(p.v), ErrInvalid, "handback: closing_text is %d bytes; WeCom takes at most %d", len(txt), bot.MaxTextBytes)
+			}
+			h.ClosingText = txt
+		}
+	}
+	return h
 }

@@ -30,6 +30,7 @@ type Set struct {
 	servicers []string
 	opts      options
 	warnings  []*Error
+	handback  *bot.Handback // the file's handback section; nil: none
 	ix        *index
 	pool      *sync.Pool // of *scratch
 }
@@ -40,6 +41,7 @@ type rule struct {
 	line    int
 	when    *vm.Program // nil: always true
 	cont    bool
+	human   bool // while_human: also runs while a person owns the conversation
 	actions []action
 	alts    []alt // the index's necessary condition of when
 }
@@ -76,9 +78,33 @@ func (s *Set) Name() string { return "rules" }
 // s.Handler()): the rules take a message only when one of them matches, so Go handlers
 // registered before the set see messages first, and messages no rule matches fall
 // through to handlers registered after it and to the default handler.
+//
+// Rules with `while_human: true` also run for customer messages while a person owns the
+// conversation (bot.Bot.HandleHuman); the others do not. A file's handback section
+// becomes the bot's hand-back policy (bot.Bot.SetHandback).
 func (s *Set) Install(b *bot.Bot) error {
-	b.Handle(s.Matcher(), s.Handler())
+	if err := s.install(b); err != nil {
+		return err
+	}
 	s.opts.log.Info("rules: installed", slog.String(LogKeyFile, s.file), slog.Int(LogKeyCount, len(s.rules)))
+	return nil
+}
+
+// install is Install without its log line.
+func (s *Set) install(b *bot.Bot) error {
+	return install(b, s, s.Matcher(), s.Handler())
+}
+
+// install registers m and h for bot-owned and person-owned conversations and makes s's
+// handback section the bot's policy.
+func install(b *bot.Bot, s *Set, m bot.Matcher, h bot.HandlerFunc) error {
+	if s.handback != nil {
+		if err := b.SetHandback(*s.handback); err != nil {
+			return fmt.Errorf("rules: %s: handback: %w", s.file, err)
+		}
+	}
+	b.Handle(m, h)
+	b.HandleHuman(m, h)
 	return nil
 }
 
@@ -194,7 +220,11 @@ func (s *Set) matches(c *bot.Context) bool {
 	sc := s.getScratch()
 	defer s.putScratch(sc)
 	s.start(sc, &env.Msg, false)
+	human := c.HumanOwned()
 	for i := sc.next(); i >= 0; i = sc.next() {
+		if human && !s.rules[i].human {
+			continue
+		}
 		if s.when(s.rules[i], sc, boxed) {
 			c.Set(matchKey{s}, &matched{rule: i, env: env})
 			return true
@@ -218,9 +248,10 @@ func (s *Set) handle(c *bot.Context) error {
 	}
 	x.boxed = x.env
 	s.start(sc, &x.env.Msg, false)
+	human := c.HumanOwned()
 	for i := sc.next(); i >= 0; i = sc.next() {
 		r := s.rules[i]
-		if i < first || i != first && !s.when(r, sc, x.boxed) {
+		if i < first || human && !r.human || i != first && !s.when(r, sc, x.boxed) {
 			continue
 		}
 		x.rule = r
@@ -328,6 +359,9 @@ func (l *loader) rules(n *yaml.Node) []*rule {
 		}
 		if p, has := byKey["continue"]; has {
 			r.cont = l.bool(p.v, "continue")
+		}
+		if p, has := byKey["while_human"]; has {
+			r.human = l.bool(p.v, "while_human")
 		}
 		always := true
 		if p, has := byKey["when"]; has {

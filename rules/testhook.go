@@ -20,5 +20,5 @@ func prepareTest(set any, now func() time.Time, whenErr func(rule string, err er
 	})
 	ts.opts.media = newMediaCache() // media ids belong to the test's fake WeCom
 	ts.opts.onWhenError = whenErr
-	return testhook.Prepared{Matcher: ts.Matcher(), Handler: ts.Handler(), Clicks: s.clicks, Servicers: s.servicers}
+	return testhook.Prepared{Matcher: ts.Matcher(), Handler: ts.Handler(), Install: ts.install, Clicks: s.clicks, Servicers: s.servicers}
 }

@@ -23,8 +23,20 @@ type Session struct {
 	Messages int
 	// FirstSeen and LastSeen are when the first and the latest customer message came.
 	FirstSeen, LastSeen time.Time
-	// Human reports that a human servicer owns the conversation, so the bot stays quiet.
+	// Human reports that a person owns the conversation (a servicer, or the waiting pool
+	// for one), so the bot stays quiet.
 	Human bool
+	// Pooled reports that the conversation waits in the pool for a servicer (service
+	// state 2) rather than being with one; meaningful only while Human.
+	Pooled bool
+	// HumanSince is when the conversation went to a person (or the pool); zero while the
+	// bot owns it.
+	HumanSince time.Time
+	// ServicerLast is when a servicer last wrote in the conversation.
+	ServicerLast time.Time
+	// OwnerChecked is when WeCom (kf/service_state/get) last confirmed who owns the
+	// conversation.
+	OwnerChecked time.Time
 	// RepliesLeft is how many sends are left since the customer's last message (WeCom
 	// allows 5 within 48 hours of it).
 	RepliesLeft int
@@ -75,12 +87,13 @@ func cloneValue(v any) any {
 }
 
 // sessionVersion is the first byte of a session's binary encoding.
-const sessionVersion = 3 // 2 added LastMsgID, 3 CorpID; versions 1 and 2 still decode
+const sessionVersion = 4 // 2 added LastMsgID, 3 CorpID, 4 ownership times; older versions still decode
 
 const (
 	flagHuman   = 1 << 0
 	flagStopped = 1 << 1
-	knownFlags  = flagHuman | flagStopped
+	flagPooled  = 1 << 2
+	knownFlags  = flagHuman | flagStopped | flagPooled
 )
 
 // errSessionCodec is wrapped by every decoding error.
@@ -101,6 +114,9 @@ func (s *Session) AppendBinary(b []byte) ([]byte, error) {
 	if s.Stopped {
 		flags |= flagStopped
 	}
+	if s.Pooled {
+		flags |= flagPooled
+	}
 	b = append(b, sessionVersion, flags)
 	b = appendString(b, s.CorpID)
 	b = appendString(b, s.OpenKFID)
@@ -111,6 +127,9 @@ func (s *Session) AppendBinary(b []byte) ([]byte, error) {
 	b = appendTime(b, s.FirstSeen)
 	b = appendTime(b, s.LastSeen)
 	b = appendTime(b, s.WindowStart)
+	b = appendTime(b, s.HumanSince)
+	b = appendTime(b, s.ServicerLast)
+	b = appendTime(b, s.OwnerChecked)
 	if len(s.Vars) == 0 {
 		return append(b, 0), nil
 	}
@@ -148,6 +167,11 @@ func (s *Session) UnmarshalBinary(data []byte) error {
 	n.FirstSeen = d.time()
 	n.LastSeen = d.time()
 	n.WindowStart = d.time()
+	if version >= 4 {
+		n.HumanSince = d.time()
+		n.ServicerLast = d.time()
+		n.OwnerChecked = d.time()
+	}
 	vars := d.bytes()
 	if d.err != nil {
 		return d.err
@@ -160,6 +184,7 @@ func (s *Session) UnmarshalBinary(data []byte) error {
 	}
 	n.Human = flags&flagHuman != 0
 	n.Stopped = flags&flagStopped != 0
+	n.Pooled = flags&flagPooled != 0
 	if len(vars) > 0 {
 		if err := json.Unmarshal(vars, &n.Vars); err != nil {
 			return fmt.Errorf("%w: vars: %w", errSessionCodec, err)

@@ -28,6 +28,10 @@ func fullSession() *storage.Session {
 		FirstSeen:    t0,
 		LastSeen:     t0.Add(time.Hour),
 		Human:        true,
+		Pooled:       true,
+		HumanSince:   t0.Add(2 * time.Minute),
+		ServicerLast: t0.Add(3 * time.Minute),
+		OwnerChecked: t0.Add(4 * time.Minute),
 		RepliesLeft:  -2,
 		WindowStart:  t0.Add(time.Minute),
 		Stopped:      true,
@@ -232,6 +236,19 @@ func TestSessionDecodesVersion2(t *testing.T) {
 	require.NoError(t, s.UnmarshalBinary(v2))
 	assert.Equal(t, storage.Session{
 		Conversation: storage.Conversation{OpenKFID: "wk", ExternalUserID: "wm"},
+		Human:        true, LastMsgID: "m1", Messages: 1, RepliesLeft: 5,
+		FirstSeen: time.Unix(0, 0).UTC(), LastSeen: time.Unix(0, 0).UTC(), WindowStart: time.Unix(0, 0).UTC(),
+	}, s)
+}
+
+// Sessions written before the ownership times existed (version 3) still decode, with none.
+func TestSessionDecodesVersion3(t *testing.T) {
+	// version 3, human, corp "ww", "wk", "wm", last msgid "m1", messages 1, replies 5, three zero times, no vars
+	v3 := []byte{3, 1, 2, 'w', 'w', 2, 'w', 'k', 2, 'w', 'm', 2, 'm', '1', 2, 10, 0, 0, 0, 0, 0, 0, 0}
+	var s storage.Session
+	require.NoError(t, s.UnmarshalBinary(v3))
+	assert.Equal(t, storage.Session{
+		Conversation: storage.Conversation{CorpID: "ww", OpenKFID: "wk", ExternalUserID: "wm"},
 		Human:        true, LastMsgID: "m1", Messages: 1, RepliesLeft: 5,
 		FirstSeen: time.Unix(0, 0).UTC(), LastSeen: time.Unix(0, 0).UTC(), WindowStart: time.Unix(0, 0).UTC(),
 	}, s)

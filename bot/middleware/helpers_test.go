@@ -113,6 +113,15 @@ func servicerText(openKFID, user string) *syncmsg.Text {
 	return m
 }
 
+// sessionEnd builds the session_status_change event of a servicer ending the session.
+func sessionEnd(openKFID, user string) *syncmsg.SessionStatusChange {
+	return &syncmsg.SessionStatusChange{Header: syncmsg.Header{
+		MsgID: fmt.Sprintf("x%d", msgSeq.Add(1)), OpenKFID: openKFID, ExternalUserID: user,
+		Origin: syncmsg.OriginSystem, MsgType: syncmsg.TypeEvent, EventType: syncmsg.EventSessionStatusChange,
+		SendTime: time.Now().Unix(),
+	}, ChangeType: syncmsg.ChangeTypeEnd, OldServicerUserID: "alice"}
+}
+
 // counter counts handler runs per msgid.
 type counter struct {
 	mu  sync.Mutex

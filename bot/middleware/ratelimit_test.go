@@ -96,6 +96,7 @@ func TestRateLimitOnlyCountsCustomerMessages(t *testing.T) {
 		enterSession(testKF, customer),   // events pass and use no allowance
 		servicerStatus(testKF),           // names no customer
 		servicerText(testKF, customer),   // a servicer typed it
+		sessionEnd(testKF, customer),     // and ended the session: the bot answers again
 		text(testKF, customer, "c1", ""), // the customer's one message
 		enterSession(testKF, customer),   // still passes after the customer is limited
 		text(testKF, customer, "c2", ""), // limited
@@ -103,7 +104,7 @@ func TestRateLimitOnlyCountsCustomerMessages(t *testing.T) {
 	for _, m := range msgs {
 		require.NoError(t, dispatch(t, b, m))
 	}
-	assert.Equal(t, []string{msgs[0].Head().MsgID, msgs[1].Head().MsgID, msgs[2].Head().MsgID, "c1", msgs[4].Head().MsgID},
+	assert.Equal(t, []string{msgs[0].Head().MsgID, msgs[1].Head().MsgID, msgs[2].Head().MsgID, msgs[3].Head().MsgID, "c1", msgs[5].Head().MsgID},
 		handled.seen())
 	assert.Equal(t, []string{"c2"}, limited.seen())
 }

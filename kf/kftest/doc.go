@@ -75,9 +75,10 @@
 //     was obtained in, else 95018. msgtype text or msgmenu (pool/pick-up
 //     codes: text only), else 40008. Each code sends once.
 //   - Session states (kf/service_state/get, /trans): a customer starts in
-//     4; a customer message turns 4 into 0. trans allows exactly the
-//     documented transitions 0→1/2/3, 1→2/3, 2→3, 3→3 (another servicer),
-//     3→4; from 4 it fails with 95013, otherwise with 95016. trans to 3
+//     4; a customer message turns 4 into 0. trans allows the documented
+//     transitions 0→1/2/3, 1→2/3, 2→3, 3→3 (another servicer), 3→4, and
+//     2→4 (undocumented, but what SDK users do in practice); from 4 it
+//     fails with 95013, otherwise with 95016. trans to 3
 //     needs a servicer added with [Server.AddServicer] (95014) who is
 //     receiving (95019, see [Server.SetServicerStatus]). msg_code is
 //     returned on the first change to 2 or 3 within a session and on every

@@ -155,7 +155,8 @@ func (s *Server) handleStateGet(w http.ResponseWriter, r *http.Request) {
 }
 
 // allowedTransition reports whether trans may move a session from → to
-// (only the transitions documented at https://developer.work.weixin.qq.com/document/path/94669).
+// (the transitions documented at https://developer.work.weixin.qq.com/document/path/94669,
+// and 2 → 4).
 func allowedTransition(from, to int) bool {
 	switch from {
 	case StateUntreated:
@@ -163,7 +164,9 @@ func allowedTransition(from, to int) bool {
 	case StateBot:
 		return to == StatePool || to == StateHuman
 	case StatePool:
-		return to == StateHuman
+		// 2 → 4 is not in the documented table, but SDK users end pooled sessions
+		// that way in practice (see ../shared/kf-api.md §6.1).
+		return to == StateHuman || to == StateEnded
 	case StateHuman:
 		return to == StateHuman || to == StateEnded
 	}

@@ -22,7 +22,7 @@ func TestStateTransitions(t *testing.T) {
 	want := [5][5]int{
 		0: {bad, ok, ok, ok, bad},
 		1: {bad, bad, ok, ok, bad},
-		2: {bad, bad, bad, ok, bad},
+		2: {bad, bad, bad, ok, ok}, // 2 → 4: undocumented, done in practice
 		3: {bad, bad, bad, ok, ok},
 		4: {end, end, end, end, end},
 	}

@@ -124,7 +124,9 @@ func runTest(ctx context.Context, s *rules.Set, t rules.Test) (string, error) {
 		herrs = append(herrs, fmt.Errorf("rule %q: when failed: %s", rule, msg))
 		mu.Unlock()
 	})
-	b.Handle(ts.Matcher, ts.Handler) // what Install does, without its log line
+	if err := ts.Install(b); err != nil {
+		return "", err
+	}
 
 	kfid, user := t.OpenKFID, t.ExternalUserID
 	if kfid == "" {

@@ -14,6 +14,10 @@ type Prepared struct {
 	// Matcher and Handler are the prepared set's (what Set.Install registers).
 	Matcher bot.Matcher
 	Handler bot.HandlerFunc
+	// Install registers the prepared set on a bot as Set.Install does, without its log
+	// line: the hand-back policy, the routes for bot-owned and for person-owned
+	// conversations.
+	Install func(b *bot.Bot) error
 	// Clicks maps a menu click id to its item's text, which WeCom sends when the item is
 	// tapped.
 	Clicks map[string]string
