@@ -19,11 +19,17 @@
 //
 //	version: 1                     # required; the format's version
 //	timezone: Asia/Shanghai        # optional: the zone of `now` (IANA name or +08:00)
+//	handback:                      # optional: when a person's conversation comes back
+//	  check_interval: 30s          #   ask WeCom at most this often per conversation (0: never)
+//	  pool_timeout: 10m            #   end sessions waiting in the pool longer (0: off)
+//	  idle_timeout: 1h             #   end sessions no servicer wrote in for this long (0: off)
+//	  closing_text: "…"            #   sent when a timeout ends a session
 //	rules:                         # tried in file order
 //	  - name: hours                # required, unique; appears in logs and errors
 //	    description: …             # optional, for people
 //	    when: msg.menu_id == "hours" || msg.text contains "营业时间"
 //	    continue: false            # optional; true: keep trying later rules after this one
+//	    while_human: false         # optional; true: also runs while a person owns the chat
 //	    then:                      # the actions, run in order ([] = do nothing)
 //	      - reply: "We are open 9:00-18:00."
 //	tests: […]                     # optional conversation tests, see below
@@ -37,6 +43,15 @@
 // `when` matches every message. If no rule matches, the message is left to the bot's
 // other handlers (see [Set.Install]). Messages typed by servicers in WeCom (origin 5)
 // never reach rules.
+//
+// While a person owns the conversation (a servicer picked it up or typed in it, or a rule
+// transferred it), the customer's messages run only the rules with `while_human: true`
+// (their replies are refused; `set`, `transfer: end` and the like work), and no other:
+// no reply, no variable changes. The `handback` section (bot.Handback) says how the
+// conversation comes back: WeCom is asked whether the person still owns it when the
+// customer writes, and the timeouts end sessions nobody attends; the binary's
+// handback_* settings override it field by field. A change to it takes effect at
+// restart, not on reload.
 //
 // # Actions
 //

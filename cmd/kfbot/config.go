@@ -17,6 +17,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/kfbot/kfbot/bot"
 	"github.com/kfbot/kfbot/internal/strictyaml"
 	"github.com/kfbot/kfbot/internal/suggest"
 )
@@ -75,6 +76,19 @@ type Config struct {
 	// PollInterval, when not 0, also pulls every known account this often (a safety net
 	// for lost callbacks; keep it at minutes). Default: 0, off.
 	PollInterval Duration `yaml:"poll_interval"`
+	// HandbackCheckInterval, when not 0, is the least time between two service_state/get
+	// calls that confirm a person still owns a conversation the customer writes into
+	// (bot.Handback.CheckInterval). 0: the rule file's handback section, else 30s.
+	HandbackCheckInterval Duration `yaml:"handback_check_interval"`
+	// HandbackPoolTimeout, when not 0, ends sessions waiting in the pool longer than this
+	// and gives them back to the bot. 0: the rule file's handback section, else off.
+	HandbackPoolTimeout Duration `yaml:"handback_pool_timeout"`
+	// HandbackIdleTimeout, when not 0, ends sessions in which no servicer wrote for this
+	// long and gives them back to the bot. 0: the rule file's, else off.
+	HandbackIdleTimeout Duration `yaml:"handback_idle_timeout"`
+	// HandbackClosingText, when not empty, is sent when the bot ends a session by one of
+	// the timeouts. Empty: the rule file's, else none.
+	HandbackClosingText string `yaml:"handback_closing_text"`
 	// Accounts are KF accounts (open_kfid) pulled at start, besides those callbacks name.
 	Accounts []string `yaml:"accounts"`
 	// Plugins are built-in middlewares, by name with their settings, in order.
@@ -266,6 +280,18 @@ var settings = []setting{
 	{key: "poll_interval", env: "KFBOT_POLL_INTERVAL", flags: []string{"poll-interval"},
 		usage: "also pull every known account this often (a `duration`) (default 0, off; keep it ≥ 1m)",
 		set:   dur(func(c *Config) *Duration { return &c.PollInterval })},
+	{key: "handback_check_interval", env: "KFBOT_HANDBACK_CHECK_INTERVAL", flags: []string{"handback-check-interval"},
+		usage: "ask WeCom at most this often (a `duration`) whether a person still owns a conversation (default: the rule file's handback, else 30s)",
+		set:   dur(func(c *Config) *Duration { return &c.HandbackCheckInterval })},
+	{key: "handback_pool_timeout", env: "KFBOT_HANDBACK_POOL_TIMEOUT", flags: []string{"handback-pool-timeout"},
+		usage: "give a conversation waiting in the pool longer than this `duration` back to the bot (default: the rule file's handback, else off)",
+		set:   dur(func(c *Config) *Duration { return &c.HandbackPoolTimeout })},
+	{key: "handback_idle_timeout", env: "KFBOT_HANDBACK_IDLE_TIMEOUT", flags: []string{"handback-idle-timeout"},
+		usage: "give a conversation no servicer wrote in for this `duration` back to the bot (default: the rule file's handback, else off)",
+		set:   dur(func(c *Config) *Duration { return &c.HandbackIdleTimeout })},
+	{key: "handback_closing_text", env: "KFBOT_HANDBACK_CLOSING_TEXT", flags: []string{"handback-closing-text"},
+		usage: "`text` sent when the bot ends a session by a handback timeout (default: the rule file's, else none)",
+		set:   str(func(c *Config) *string { return &c.HandbackClosingText })},
 	{key: "accounts", env: "KFBOT_ACCOUNTS", flags: []string{"accounts"},
 		usage: "comma-separated `open_kfids` to pull at start",
 		set:   func(c *Config, v string) error { c.Accounts = splitList(v); return nil }},
@@ -704,6 +730,21 @@ func (c *Config) Validate() error {
 	if c.PollInterval < 0 {
 		add("poll_interval: %s is negative; use 0 to turn polling off (KFBOT_POLL_INTERVAL)", c.PollInterval)
 	}
+	for _, d := range []struct {
+		key, env string
+		v        Duration
+	}{
+		{"handback_check_interval", "KFBOT_HANDBACK_CHECK_INTERVAL", c.HandbackCheckInterval},
+		{"handback_pool_timeout", "KFBOT_HANDBACK_POOL_TIMEOUT", c.HandbackPoolTimeout},
+		{"handback_idle_timeout", "KFBOT_HANDBACK_IDLE_TIMEOUT", c.HandbackIdleTimeout},
+	} {
+		if d.v < 0 {
+			add("%s: %s is negative; use 0 to keep the rule file's setting (%s)", d.key, d.v, d.env)
+		}
+	}
+	if n := len(c.HandbackClosingText); n > bot.MaxTextBytes {
+		add("handback_closing_text: %d bytes; WeCom takes at most %d (KFBOT_HANDBACK_CLOSING_TEXT)", n, bot.MaxTextBytes)
+	}
 	for i, a := range c.Accounts {
 		if a == "" || strings.ContainsAny(a, " \t,") {
 			add("accounts[%d]: %q is not an open_kfid (KFBOT_ACCOUNTS is a comma-separated list)", i, a)
@@ -741,6 +782,27 @@ func (c *Config) Redacted() []any {
 		"data_dir", c.DataDir, "rules", c.Rules, "rules_watch", c.RulesWatch,
 		"concurrency", c.Concurrency, "pages_in_flight", c.PagesInFlight, "cold_start_age", c.ColdStartAge.String(),
 		"shutdown_timeout", c.ShutdownTimeout.String(), "poll_interval", c.PollInterval.String(),
+		"handback_check_interval", c.HandbackCheckInterval.String(), "handback_pool_timeout", c.HandbackPoolTimeout.String(),
+		"handback_idle_timeout", c.HandbackIdleTimeout.String(), "handback_closing_text", optState(c.HandbackClosingText),
 		"accounts", strings.Join(c.Accounts, ","), "plugins", strings.Join(names, ","),
 	}
+}
+
+// handback returns the hand-back policy: rule's (the rule file's section, or the
+// default) with the fields c sets replacing its own.
+func (c *Config) handback(rules bot.Handback) bot.Handback {
+	h := rules
+	if c.HandbackCheckInterval != 0 {
+		h.CheckInterval = time.Duration(c.HandbackCheckInterval)
+	}
+	if c.HandbackPoolTimeout != 0 {
+		h.PoolTimeout = time.Duration(c.HandbackPoolTimeout)
+	}
+	if c.HandbackIdleTimeout != 0 {
+		h.IdleTimeout = time.Duration(c.HandbackIdleTimeout)
+	}
+	if c.HandbackClosingText != "" {
+		h.ClosingText = c.HandbackClosingText
+	}
+	return h
 }

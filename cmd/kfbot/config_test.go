@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kfbot/kfbot/bot"
 	"github.com/kfbot/kfbot/kf/kftest"
 )
 
@@ -423,4 +425,28 @@ func TestExampleConfigLoads(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "s", string(cfg.Secret))
 	assert.Len(t, cfg.Plugins, 5)
+}
+
+func TestConfigHandback(t *testing.T) {
+	base := map[string]string{"KFBOT_CORP_ID": "ww1", "KFBOT_SECRET": "s", "KFBOT_CALLBACK_TOKEN": "t",
+		"KFBOT_ENCODING_AES_KEY": kftest.DefaultEncodingAESKey}
+	env := func(kv ...string) map[string]string {
+		m := maps.Clone(base)
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	cfg, err := loadConfig(t, env("KFBOT_HANDBACK_POOL_TIMEOUT", "10m", "KFBOT_HANDBACK_CLOSING_TEXT", "bye"),
+		"-handback-idle-timeout", "30m")
+	require.NoError(t, err)
+	fromRules := bot.Handback{CheckInterval: time.Minute, PoolTimeout: time.Hour, ClosingText: "from rules"}
+	assert.Equal(t, bot.Handback{CheckInterval: time.Minute, PoolTimeout: 10 * time.Minute, IdleTimeout: 30 * time.Minute, ClosingText: "bye"},
+		cfg.handback(fromRules), "settings replace the rule file's fields they set, and only those")
+
+	_, err = loadConfig(t, env("KFBOT_HANDBACK_CHECK_INTERVAL", "-1s", "KFBOT_HANDBACK_CLOSING_TEXT", strings.Repeat("x", bot.MaxTextBytes+1)))
+	got := problems(err)
+	require.Len(t, got, 2, "%v", got)
+	assert.Contains(t, got[0], "handback_check_interval")
+	assert.Contains(t, got[1], "handback_closing_text: 2049 bytes")
 }

@@ -38,6 +38,10 @@
 //	KFBOT_COLD_START_AGE     -cold-start-age      cold_start_age    5m (0: answer all history)
 //	KFBOT_SHUTDOWN_TIMEOUT   -shutdown-timeout    shutdown_timeout  10s
 //	KFBOT_POLL_INTERVAL      -poll-interval       poll_interval     0 (off)
+//	KFBOT_HANDBACK_CHECK_INTERVAL -handback-check-interval handback_check_interval 30s (service_state/get per conversation at most this often)
+//	KFBOT_HANDBACK_POOL_TIMEOUT   -handback-pool-timeout   handback_pool_timeout   off (end pooled sessions older than this)
+//	KFBOT_HANDBACK_IDLE_TIMEOUT   -handback-idle-timeout   handback_idle_timeout   off (end sessions no servicer wrote in for this long)
+//	KFBOT_HANDBACK_CLOSING_TEXT   -handback-closing-text   handback_closing_text   none (sent when a timeout ends a session)
 //	KFBOT_ACCOUNTS           -accounts            accounts          none (comma-separated open_kfids)
 //	KFBOT_PLUGINS            -plugins             plugins           none (comma-separated names)
 //

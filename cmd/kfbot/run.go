@@ -132,6 +132,12 @@ func (m *Main) runCmd(ctx context.Context, args []string) error {
 	if err := b.Install(live); err != nil {
 		return fmt.Errorf("install rules: %w", err)
 	}
+	if err := b.SetHandback(cfg.handback(b.Handback())); err != nil {
+		return &ConfigError{Problems: []string{err.Error()}}
+	}
+	if hb := b.Handback(); hb.PoolTimeout > 0 || hb.IdleTimeout > 0 {
+		logger.Info("kfbot: conversations come back to the bot by timeout", "pool_timeout", hb.PoolTimeout, "idle_timeout", hb.IdleTimeout)
+	}
 
 	var ready atomic.Bool
 	readyFunc := func(ctx context.Context) error {

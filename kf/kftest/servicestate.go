@@ -165,7 +165,7 @@ func allowedTransition(from, to int) bool {
 		return to == StatePool || to == StateHuman
 	case StatePool:
 		// 2 → 4 is not in the documented table, but SDK users end pooled sessions
-		// that way in practice (see ../shared/kf-api.md §6.1).
+		// that way in practice.
 		return to == StateHuman || to == StateEnded
 	case StateHuman:
 		return to == StateHuman || to == StateEnded

@@ -215,3 +215,44 @@ tests:
 	assert.Contains(t, out.String(), `FAIL test "not a number", step 1 (say "five"): error: rule "number": when failed: `)
 	assert.Contains(t, out.String(), "when failed: invalid operation: int(five) (1:1)\n0 passed, 1 failed\n")
 }
+
+// TestConversationTestsSeeTheBotSilentWhileAPersonOwnsIt: between a servicer picking the
+// conversation up and ending it, the customer's messages run no rule (no reply, no
+// variable) but those with while_human; after the end the bot answers again.
+func TestConversationTestsSeeTheBotSilentWhileAPersonOwnsIt(t *testing.T) {
+	src := `version: 1
+rules:
+  - name: noted
+    when: msg.text == "note"
+    while_human: true
+    then: [{set: {noted: true}}]
+  - name: count
+    when: msg.type == "text"
+    then:
+      - set: {n: '(session.vars.n ?? 0) + 1'}
+      - reply: "bot {{ session.vars.n }}"
+tests:
+  - name: silent in between
+    steps:
+      - say: hi
+        expect: {reply: "bot 1", vars: {n: 1}}
+      - servicer_pick_up: alice
+        expect: {none: true}
+      - say: hello?
+        expect: {none: true, vars: {n: 1}}
+      - say: note
+        expect: {none: true, vars: {n: 1, noted: true}}
+      - servicer_end: true
+        expect: {none: true}
+      - say: thanks
+        expect: {reply: "bot 2", vars: {n: 2}}
+`
+	set, err := rules.Load(strings.NewReader(src), "t.yaml", quiet)
+	require.NoError(t, err)
+	var out bytes.Buffer
+	passed, failed, err := rulestest.Run(t.Context(), set, set.Tests(), &out)
+	require.NoError(t, err)
+	assert.Equal(t, "ok   test \"silent in between\"\n1 passed, 0 failed\n", out.String())
+	assert.Equal(t, 1, passed)
+	assert.Equal(t, 0, failed)
+}
