@@ -28,6 +28,7 @@ type Client interface {
 	ServiceState(ctx context.Context, req kf.ServiceStateRequest) (*kf.ServiceStateResponse, error)
 	TransServiceState(ctx context.Context, req kf.TransServiceStateRequest) (*kf.TransServiceStateResponse, error)
 	GetMedia(ctx context.Context, req kf.GetMediaRequest) (*kf.Media, error)
+	BatchGetCustomer(ctx context.Context, req kf.BatchGetCustomerRequest) (*kf.BatchGetCustomerResponse, error)
 }
 
 // Bot is the engine: it pulls messages for every KF account it is told about, runs them
@@ -62,6 +63,8 @@ type Bot struct {
 	workers *workers   // handle conversations, at most WithConcurrency at once
 	done    *doneMarks // done marks of confirmed sends, written in batches while running
 	owners  *watcher   // deadlines of the conversations people own (see Handback)
+
+	profiles profiles // customer profile fetching (see Context.Customer)
 }
 
 // New returns a bot that pulls and replies through client and keeps its state in store.

@@ -32,6 +32,8 @@ type options struct {
 	errorHandler    func(*Context, error)
 	observer        Observer
 	handback        Handback
+	profileTTL      time.Duration
+	prefetch        bool // fetch the profiles of a page's new customers before handling it
 }
 
 func defaultOptions() options {
@@ -48,6 +50,7 @@ func defaultOptions() options {
 		retryDelay:      time.Second,
 		maxRetryDelay:   time.Minute,
 		now:             time.Now,
+		profileTTL:      DefaultProfileTTL,
 	}
 }
 
@@ -88,6 +91,9 @@ func (o *options) validate() error {
 	}
 	if err := o.handback.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if o.profileTTL <= 0 {
+		errs = append(errs, fmt.Errorf("bot: WithProfileTTL(%v): must be positive", o.profileTTL))
 	}
 	if o.now == nil {
 		errs = append(errs, errors.New("bot: WithClock(nil): a clock is required"))

@@ -397,12 +397,26 @@ func (p *pipe) queue(pg *page) bool {
 		}
 	}
 
+	loaded := make([]*storage.Session, len(pg.convs)) // sessions read for this page
+	var stale []*storage.Session                      // of those, without a fresh profile
+	for j, c := range pg.convs {
+		if k := loadAt[j]; k >= 0 {
+			loaded[j] = sessionOrNew(look.SessionsFound[k], c.conv)
+			if b.opts.prefetch && b.profileStale(loaded[j]) {
+				stale = append(stale, loaded[j])
+			}
+		}
+	}
+	if len(stale) > 0 {
+		b.fetchProfiles(p.work, p.id, stale) // before any runner can see the sessions
+	}
+
 	var start []*convState
 	p.mu.Lock()
 	for j, c := range pg.convs {
 		st := states[j]
-		if k := loadAt[j]; k >= 0 {
-			st.session = sessionOrNew(look.SessionsFound[k], c.conv)
+		if loaded[j] != nil {
+			st.session = loaded[j]
 		}
 		pg.parts.Add(1)
 		st.queue = append(st.queue, c)

@@ -53,6 +53,15 @@
 // handback_* settings override it field by field. A change to it takes effect at
 // restart, not on reload.
 //
+// # Customer profiles
+//
+// `customer.nickname`, `customer.avatar`, `customer.gender` (0 unknown, 1 male, 2
+// female) and `customer.unionid` are the customer's WeChat profile (kf/customer/batchget).
+// They are fetched only when some expression of the file reads them: then the profiles of
+// a page's new customers are fetched before the page is handled, 100 per call, and kept in
+// the session for a day (bot.WithProfileTTL). A failure to fetch leaves them empty and is
+// logged; it never holds a reply back.
+//
 // # Actions
 //
 // reply sends a message to the customer (kf/send_msg). A string is a text; otherwise

@@ -17,8 +17,24 @@ type Env struct {
 	Msg Msg `expr:"msg"`
 	// Session is the conversation's state; zero for a message that names no customer.
 	Session Session `expr:"session"`
+	// Customer is the customer's WeChat profile (kf/customer/batchget), fetched only when
+	// some expression of the set reads it; empty for a message that names no customer or
+	// when WeCom could not be asked.
+	Customer Customer `expr:"customer"`
 	// Now is the current time (the set's clock, see [WithClock]) in the set's time zone.
 	Now time.Time `expr:"now"`
+}
+
+// Customer is the customer's profile as expressions see it: `customer.nickname`, …
+type Customer struct {
+	// Nickname is the WeChat nickname.
+	Nickname string `expr:"nickname"`
+	// Avatar is the avatar's URL.
+	Avatar string `expr:"avatar"`
+	// Gender is 0 unknown, 1 male, 2 female.
+	Gender int `expr:"gender"`
+	// UnionID is set only when the corp has a bound WeChat Open Platform account.
+	UnionID string `expr:"unionid"`
 }
 
 // Msg is the message as expressions see it: `msg.type`, `msg.text`, …

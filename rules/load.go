@@ -77,6 +77,7 @@ func load(src []byte, name string, o options) (*Set, error) {
 	}
 	s := newSet(name, rs, tests, l.loc, l.clicks, o)
 	s.servicers = l.servicers
+	s.usesCustomer = l.usesCustomer
 	s.handback = handback
 	s.warnings = sortErrors(l.warns)
 	return s, nil
@@ -102,6 +103,7 @@ type loader struct {
 
 	boolOpts, anyOpts []expr.Option                // expr.Compile's options for a `when` and for a value
 	compiled          map[compiledKey]compiledExpr // templates repeat expressions: compile each once
+	usesCustomer      bool                         // some expression reads customer.*
 }
 
 func newLoader(src []byte, name string, o *options) *loader {
@@ -557,6 +559,12 @@ func (l *loader) compile(n *yaml.Node, src string, off int, asBool bool) (*vm.Pr
 		}
 		if asBool {
 			as = analyze(tree)
+		}
+		if ast.Find(tree, func(n ast.Node) bool {
+			id, ok := n.(*ast.IdentifierNode)
+			return ok && id.Value == "customer"
+		}) != nil {
+			l.usesCustomer = true
 		}
 		return nil
 	})

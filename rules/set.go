@@ -31,8 +31,11 @@ type Set struct {
 	opts      options
 	warnings  []*Error
 	handback  *bot.Handback // the file's handback section; nil: none
-	ix        *index
-	pool      *sync.Pool // of *scratch
+	// usesCustomer: some expression reads customer.*, so the profile is fetched for it
+	usesCustomer bool
+	hasHuman     bool // some rule has while_human: true
+	ix           *index
+	pool         *sync.Pool // of *scratch
 }
 
 // rule is one compiled rule.
@@ -57,6 +60,9 @@ type scratch struct {
 
 func newSet(file string, rules []*rule, tests []Test, loc *time.Location, clicks map[string]string, o options) *Set {
 	s := &Set{file: file, rules: rules, tests: tests, loc: loc, clicks: clicks, opts: o, ix: newIndex(rules)}
+	for _, r := range rules {
+		s.hasHuman = s.hasHuman || r.human
+	}
 	words, budget := s.ix.words, o.memoryBudget
 	s.pool = &sync.Pool{New: func() any {
 		return &scratch{vm: vm.VM{MemoryBudget: budget}, bits: make([]uint64, words)}
@@ -102,6 +108,9 @@ func install(b *bot.Bot, s *Set, m bot.Matcher, h bot.HandlerFunc) error {
 		if err := b.SetHandback(*s.handback); err != nil {
 			return fmt.Errorf("rules: %s: handback: %w", s.file, err)
 		}
+	}
+	if s.usesCustomer {
+		b.PrefetchProfiles()
 	}
 	b.Handle(m, h)
 	b.HandleHuman(m, h)
@@ -197,7 +206,12 @@ func (s *Set) when(r *rule, sc *scratch, env any) bool {
 }
 
 func (s *Set) env(c *bot.Context) Env {
-	return newEnv(c.Message(), c.Session(), s.opts.now(), s.loc)
+	env := newEnv(c.Message(), c.Session(), s.opts.now(), s.loc)
+	if s.usesCustomer {
+		p := c.Customer()
+		env.Customer = Customer{Nickname: p.Nickname, Avatar: p.Avatar, Gender: p.Gender, UnionID: p.UnionID}
+	}
+	return env
 }
 
 // matchKey is the [bot.Context.Set] key under which the matcher of s hands the handler
@@ -212,7 +226,7 @@ type matched struct {
 }
 
 func (s *Set) matches(c *bot.Context) bool {
-	if c.Header().Origin == syncmsg.OriginServicer {
+	if c.Header().Origin == syncmsg.OriginServicer || c.HumanOwned() && !s.hasHuman {
 		return false
 	}
 	env := s.env(c)

@@ -37,6 +37,8 @@ type Session struct {
 	// OwnerChecked is when WeCom (kf/service_state/get) last confirmed who owns the
 	// conversation.
 	OwnerChecked time.Time
+	// Customer is the customer's profile as kf/customer/batchget gave it, and when.
+	Customer Customer
 	// RepliesLeft is how many sends are left since the customer's last message (WeCom
 	// allows 5 within 48 hours of it).
 	RepliesLeft int
@@ -50,6 +52,17 @@ type Session struct {
 	// engine saves the session once per message, so after a crash it can tell a message
 	// that was fully handled (and must not count twice) from one that was not.
 	LastMsgID string
+}
+
+// Customer is a customer's WeChat profile, cached in the session.
+type Customer struct {
+	Nickname string
+	Avatar   string // the avatar's URL
+	Gender   int    // 0 unknown, 1 male, 2 female
+	UnionID  string // set only when the corp has a bound WeChat Open Platform account
+	// Fetched is when WeCom gave the profile (zero: never fetched). A customer WeCom
+	// called invalid has a Fetched time and empty fields.
+	Fetched time.Time
 }
 
 // Clone returns a deep copy of s: Vars and any map[string]any and []any inside it are
@@ -87,7 +100,7 @@ func cloneValue(v any) any {
 }
 
 // sessionVersion is the first byte of a session's binary encoding.
-const sessionVersion = 4 // 2 added LastMsgID, 3 CorpID, 4 ownership times; older versions still decode
+const sessionVersion = 4 // 2 added LastMsgID, 3 CorpID, 4 ownership times and the profile; older versions still decode
 
 const (
 	flagHuman   = 1 << 0
@@ -130,6 +143,11 @@ func (s *Session) AppendBinary(b []byte) ([]byte, error) {
 	b = appendTime(b, s.HumanSince)
 	b = appendTime(b, s.ServicerLast)
 	b = appendTime(b, s.OwnerChecked)
+	b = appendString(b, s.Customer.Nickname)
+	b = appendString(b, s.Customer.Avatar)
+	b = binary.AppendVarint(b, int64(s.Customer.Gender))
+	b = appendString(b, s.Customer.UnionID)
+	b = appendTime(b, s.Customer.Fetched)
 	if len(s.Vars) == 0 {
 		return append(b, 0), nil
 	}
@@ -171,6 +189,11 @@ func (s *Session) UnmarshalBinary(data []byte) error {
 		n.HumanSince = d.time()
 		n.ServicerLast = d.time()
 		n.OwnerChecked = d.time()
+		n.Customer.Nickname = d.string()
+		n.Customer.Avatar = d.string()
+		n.Customer.Gender = d.int()
+		n.Customer.UnionID = d.string()
+		n.Customer.Fetched = d.time()
 	}
 	vars := d.bytes()
 	if d.err != nil {

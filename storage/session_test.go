@@ -32,6 +32,7 @@ func fullSession() *storage.Session {
 		HumanSince:   t0.Add(2 * time.Minute),
 		ServicerLast: t0.Add(3 * time.Minute),
 		OwnerChecked: t0.Add(4 * time.Minute),
+		Customer:     storage.Customer{Nickname: "小明", Avatar: "https://wx.qlogo.cn/a.png", Gender: 1, UnionID: "oUnion", Fetched: t0.Add(5 * time.Minute)},
 		RepliesLeft:  -2,
 		WindowStart:  t0.Add(time.Minute),
 		Stopped:      true,
