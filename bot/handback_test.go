@@ -138,6 +138,7 @@ func TestAnEndWithoutEventIsFoundByAsking(t *testing.T) {
 	}
 	assert.Equal(t, int64(1), handled.Load(), "only the first message was the bot's")
 	gets := e.srv.Calls("service_state/get")
+	t.Logf("%d customer messages over %d s: %d service_state/get calls", n, n, gets)
 	assert.LessOrEqual(t, gets, n/60+1, "at most one service_state/get a minute over %d s", n)
 	assert.GreaterOrEqual(t, gets, n/60, "the belief is confirmed every interval")
 
