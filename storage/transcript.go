@@ -73,6 +73,11 @@ type Turn struct {
 	Text string
 }
 
+// MaxTurnText is the longest Text, in bytes, a [Turn] may have: a transcript is context,
+// not an archive, and a bounded turn always fits one store write. WeCom's text messages
+// are far shorter (2048 bytes).
+const MaxTurnText = 16 << 10
+
 // Defaults of [TranscriptLimits], used when a field is ≤ 0.
 const (
 	// DefaultTranscriptTTL keeps a turn for WeCom's 48-hour reply window.
@@ -141,7 +146,8 @@ type TranscriptStore interface {
 var ErrInvalidTurn = errors.New("storage: invalid turn")
 
 // CheckTurns checks turns as every [TranscriptStore] must before writing anything: each
-// needs an OpenKFID, an ExternalUserID, a valid Kind, a non-zero Time and Seq ≥ 0. The
+// needs an OpenKFID, an ExternalUserID, a valid Kind, a non-zero Time, Seq ≥ 0 and a
+// Text of at most [MaxTurnText] bytes. The
 // error matches [ErrInvalidTurn] and names the first bad turn by index.
 func CheckTurns(turns []Turn) error {
 	for i := range turns {
@@ -158,6 +164,8 @@ func CheckTurns(turns []Turn) error {
 			why = "zero time"
 		case t.Seq < 0:
 			why = "negative seq " + strconv.Itoa(t.Seq)
+		case len(t.Text) > MaxTurnText:
+			why = fmt.Sprintf("text of %d bytes, longer than %d (shorten it or store a description)", len(t.Text), MaxTurnText)
 		}
 		if why != "" {
 			return fmt.Errorf("%w %d (msgid %q): %s; fill it in before appending", ErrInvalidTurn, i, t.MsgID, why)

@@ -129,7 +129,7 @@ func testTranscriptOrder(t *testing.T, s storage.TranscriptStore, c *Clock) {
 	// A zone and a monotonic reading do not change the stored instant.
 	zone := time.FixedZone("CST", 8*3600)
 	other := storage.Conversation{CorpID: transcriptConv.CorpID, OpenKFID: transcriptConv.OpenKFID, ExternalUserID: "wm-zone"}
-	local := storage.Turn{Conversation: other, Time: time.Now().In(zone), MsgID: "z", Kind: storage.TurnCustomer, Text: strings.Repeat("长", 2048)}
+	local := storage.Turn{Conversation: other, Time: time.Now().In(zone), MsgID: "z", Kind: storage.TurnCustomer, Text: strings.Repeat("长", storage.MaxTurnText/3)}
 	require.NoError(t, s.AppendTurns(ctx, []storage.Turn{local}, storage.TranscriptLimits{}))
 	got = transcript(t, s, other, 0)
 	require.Len(t, got, 1)
@@ -222,6 +222,19 @@ func testTranscriptCap(t *testing.T, s storage.TranscriptStore, c *Clock) {
 		turns := numbered(conv("default"), storage.DefaultTranscriptTurns+50)
 		require.NoError(t, s.AppendTurns(ctx, turns, storage.TranscriptLimits{}))
 		assert.Equal(t, normalized(turns[50:]), transcript(t, s, conv("default"), 0))
+	})
+	t.Run("ScanAll", func(t *testing.T) {
+		// A scan of more turns than a store may read at once gives each conversation's
+		// transcript, in one piece.
+		got := scan(t, s, storage.TurnQuery{})
+		for i := 0; i < len(got); {
+			conv := got[i].Conversation
+			want := transcript(t, s, conv, 0)
+			require.GreaterOrEqual(t, len(got)-i, len(want), "conversation %+v", conv)
+			assert.Equal(t, want, got[i:i+len(want)], "conversation %+v", conv)
+			i += len(want)
+		}
+		assert.Equal(t, 2*TranscriptCap+10+storage.DefaultTranscriptTurns, len(got), "turns in all")
 	})
 	t.Run("PerConversation", func(t *testing.T) {
 		// The cap of one conversation leaves the others alone.
@@ -475,6 +488,7 @@ func testTranscriptInvalid(t *testing.T, s storage.TranscriptStore, c *Clock) {
 		{"UnknownKind", func(t *storage.Turn) { t.Kind = storage.TurnOwnership + 1 }, "invalid kind"},
 		{"ZeroTime", func(t *storage.Turn) { t.Time = time.Time{} }, "zero time"},
 		{"NegativeSeq", func(t *storage.Turn) { t.Seq = -1 }, "negative seq"},
+		{"TextTooLong", func(t *storage.Turn) { t.Text = strings.Repeat("x", storage.MaxTurnText+1) }, "longer than"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
