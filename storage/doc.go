@@ -31,6 +31,19 @@
 //     processed marks, done sends and cursor together — so a page costs three store
 //     operations whatever its size.
 //
+// # Transcripts (optional)
+//
+// [TranscriptStore] keeps a bounded transcript per conversation: its newest [Turn]s —
+// what the customer wrote, what the bot and human servicers answered, and when the
+// conversation changed hands — for AI context, hand-over summaries and exports. A store
+// may implement it; [Memory] and storage/badgerstore do. Each conversation keeps at most
+// [TranscriptLimits].MaxTurns turns ([DefaultTranscriptTurns]), each for
+// [TranscriptLimits].TTL from its Time ([DefaultTranscriptTTL], WeCom's reply window).
+// Appends are idempotent by (conversation, msgid, reply index, kind), so a page
+// replayed after a crash is recorded once. Transcripts hold customers' messages:
+// whoever records them decides whether to, and keeps the TTL as short as the use
+// allows.
+//
 // # Conventions
 //
 // Every method takes a [context.Context] first and every implementation is safe for

@@ -33,11 +33,12 @@ type Memory struct {
 	sessions table[Conversation, []byte] // encoded; data is never mutated
 	sends    table[string, SendState]
 	leases   table[string, Lease]
+	turns    table[Conversation, *transcript] // expires with its last turn
 }
 
 // sweepStep is how many entries of each kind a write looks at for expiry: an entry is gone
 // within (entries of its kind)/sweepStep writes of expiring, so memory stays bounded by the
-// live entries, and no write holds the lock longer than 4×sweepStep checks.
+// live entries, and no write holds the lock longer than 5×sweepStep checks.
 const sweepStep = 2
 
 var (
@@ -54,6 +55,7 @@ func NewMemory(opts ...MemoryOption) *Memory {
 		sessions: newTable[Conversation, []byte](),
 		sends:    newTable[string, SendState](),
 		leases:   newTable[string, Lease](),
+		turns:    newTable[Conversation, *transcript](),
 	}
 	for _, o := range opts {
 		o(m)
@@ -61,7 +63,10 @@ func NewMemory(opts ...MemoryOption) *Memory {
 	return m
 }
 
-var _ Store = (*Memory)(nil)
+var (
+	_ Store           = (*Memory)(nil)
+	_ TranscriptStore = (*Memory)(nil)
+)
 
 // lock takes the mutex unless ctx is done or the store is closed; on success the caller
 // must unlock.
@@ -83,6 +88,7 @@ func (m *Memory) wrote(now time.Time) {
 	m.sessions.sweep(now, sweepStep)
 	m.sends.sweep(now, sweepStep)
 	m.leases.sweep(now, sweepStep)
+	m.turns.sweep(now, sweepStep)
 }
 
 // Cursor implements [CursorStore].
@@ -292,6 +298,7 @@ func (m *Memory) Close() error {
 		m.closed = true
 		m.cursors = nil
 		m.seen, m.sessions, m.sends, m.leases = table[string, struct{}]{}, table[Conversation, []byte]{}, table[string, SendState]{}, table[string, Lease]{}
+		m.turns = table[Conversation, *transcript]{}
 	}
 	return nil
 }

@@ -229,15 +229,20 @@ func appendTime(b []byte, t time.Time) []byte {
 	return binary.AppendUvarint(b, uint64(t.Nanosecond()))
 }
 
-// decoder reads the session encoding, remembering the first error.
+// decoder reads the session (or turn) encoding, remembering the first error.
 type decoder struct {
-	b   []byte
-	err error
+	b     []byte
+	err   error
+	codec error // wrapped by the errors; nil: errSessionCodec
 }
 
 func (d *decoder) fail(what string) {
 	if d.err == nil {
-		d.err = fmt.Errorf("%w: truncated or invalid %s", errSessionCodec, what)
+		codec := d.codec
+		if codec == nil {
+			codec = errSessionCodec
+		}
+		d.err = fmt.Errorf("%w: truncated or invalid %s", codec, what)
 	}
 	d.b = nil
 }

@@ -11,8 +11,9 @@ import (
 
 // Bench runs the shared benchmarks, each on a fresh store from newStore (real clock),
 // reporting allocations and ops/s: FirstSeen of new, duplicate and parallel ids, Cursor
-// Set and Get, Session Put and Get of a typical session, and SendLog Set. Bench closes
-// every store it gets.
+// Set and Get, Session Put and Get of a typical session, SendLog Set, and, for a
+// [storage.TranscriptStore], appending a page ([BenchPage] turns) and reading a
+// transcript. Bench closes every store it gets.
 func Bench(b *testing.B, newStore func(b *testing.B) storage.Store) {
 	open := func(b *testing.B) storage.Store {
 		s := newStore(b)
@@ -146,6 +147,84 @@ func Bench(b *testing.B, newStore func(b *testing.B) storage.Store) {
 			id := string(strconv.AppendInt(buf[:13], int64(n), 10))
 			if err := s.SetSendState(ctx, id, storage.SendPending, 0); err != nil {
 				b.Fatal(err)
+			}
+			n++
+		}
+		reportRate(b, n)
+	})
+
+	benchTranscripts(b, open)
+}
+
+// BenchPage is how many turns the transcript benchmarks append per call: a page's worth.
+const BenchPage = 16
+
+// benchTranscripts benchmarks a [storage.TranscriptStore]: appending a page of turns to a
+// new conversation and to one at the default cap (which trims as many), and reading the
+// newest 20 turns of a full conversation. Skipped for stores that are not one.
+func benchTranscripts(b *testing.B, open func(*testing.B) storage.Store) {
+	transcripts := func(b *testing.B) storage.TranscriptStore {
+		ts, ok := open(b).(storage.TranscriptStore)
+		if !ok {
+			b.Skip("the store does not implement storage.TranscriptStore")
+		}
+		return ts
+	}
+	conv := benchSession().Conversation
+	start := time.Now()
+	turns := func(c storage.Conversation, from, n int) []storage.Turn {
+		out := make([]storage.Turn, n)
+		for i := range out {
+			kind, seq := storage.TurnCustomer, 0
+			if i%2 == 1 {
+				kind, seq = storage.TurnBot, 0
+			}
+			out[i] = storage.Turn{Conversation: c, Time: start.Add(time.Duration(from+i) * time.Millisecond),
+				MsgID: "from_msgid_" + strconv.Itoa((from+i)/2), Seq: seq, Kind: kind, MsgType: "text",
+				Text: "您好，请问我的订单 20260301-4711 什么时候发货？"}
+		}
+		return out
+	}
+	b.Run("Transcript/Append16/new", func(b *testing.B) {
+		s := transcripts(b)
+		ctx := b.Context()
+		n := 0
+		for b.Loop() {
+			c := conv
+			c.ExternalUserID += strconv.Itoa(n)
+			if err := s.AppendTurns(ctx, turns(c, 0, BenchPage), storage.TranscriptLimits{}); err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		reportRate(b, n)
+	})
+	b.Run("Transcript/Append16/full", func(b *testing.B) {
+		s := transcripts(b)
+		ctx := b.Context()
+		if err := s.AppendTurns(ctx, turns(conv, 0, storage.DefaultTranscriptTurns), storage.TranscriptLimits{}); err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for b.Loop() {
+			from := storage.DefaultTranscriptTurns + n*BenchPage
+			if err := s.AppendTurns(ctx, turns(conv, from, BenchPage), storage.TranscriptLimits{}); err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		reportRate(b, n)
+	})
+	b.Run("Transcript/Read20", func(b *testing.B) {
+		s := transcripts(b)
+		ctx := b.Context()
+		if err := s.AppendTurns(ctx, turns(conv, 0, storage.DefaultTranscriptTurns), storage.TranscriptLimits{}); err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for b.Loop() {
+			if got, err := s.Transcript(ctx, conv, 20); err != nil || len(got) != 20 {
+				b.Fatalf("Transcript = %d turns, %v", len(got), err)
 			}
 			n++
 		}

@@ -31,6 +31,12 @@ const (
 //
 // It checks round trips, not-found, TTL expiry to the nanosecond, concurrent FirstSeen
 // ([DedupWorkers] × [DedupIDs]), leases, corps sharing nothing, cancellation and Close.
+//
+// When the store also implements [storage.TranscriptStore], the Transcript group checks
+// it too: order, idempotent replay, the cap per conversation ([TranscriptTurns] turns
+// with MaxTurns [TranscriptCap]), TTL expiry, isolation of corps and conversations,
+// ScanTurns' filters, concurrency and invalid turns. For other stores those subtests
+// are skipped.
 func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) storage.Store, opts ...Option) {
 	t.Helper()
 	var o options
@@ -72,6 +78,13 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) storage
 		{"Corp/Isolation", testCorpIsolation, nil},
 		{"Context/Canceled", testCanceled, nil},
 		{"Close", testClose, nil},
+	}
+	for _, tt := range transcriptTests {
+		tests = append(tests, struct {
+			name string
+			fn   func(t *testing.T, s storage.Store, c *Clock)
+			real func(t *testing.T, s storage.Store, rt *realTime)
+		}{tt.name, asTranscripts(tt.fn), asRealTranscripts(tt.real)})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
