@@ -91,6 +91,9 @@ func New(client Client, store storage.Store, opts ...Option) (*Bot, error) {
 	if err := o.validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := o.validateTranscripts(store); err != nil {
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}

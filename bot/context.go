@@ -29,8 +29,9 @@ type msgState struct {
 	start   start // whether a pass began the message before (see Bot.begin)
 	replies int   // index of the next reply, for deterministic outbound msgids
 	logger  *slog.Logger
-	values  []keyValue // Context.Set
-	sent    []string   // send-log keys of the sends confirmed for this message, to mark done
+	values  []keyValue     // Context.Set
+	sent    []string       // send-log keys of the sends confirmed for this message, to mark done
+	turns   []storage.Turn // the replies sent, for the transcript (WithTranscripts)
 }
 
 type keyValue struct{ key, value any }

@@ -50,6 +50,7 @@ func (b *Bot) Dispatch(ctx context.Context, msg syncmsg.Message) error {
 	if ok {
 		c.session = sess
 	}
+	b.writeTurns(context.WithoutCancel(ctx), h.OpenKFID, []*conversation{c})
 	if err := b.applyParts(context.WithoutCancel(ctx), []*conversation{c}, nil); err != nil {
 		b.logStoreError(h, "record the message's session, processed mark and sends", err)
 		return err
@@ -121,7 +122,7 @@ func (b *Bot) handleConversation(stop, work context.Context, root HandlerFunc, c
 // handled again on the next pass, and the sends they made are not repeated.
 func (c *conversation) fail() {
 	c.sent = append(c.sent, c.covered...)
-	c.marks, c.covered = nil, nil
+	c.marks, c.covered, c.turns = nil, nil, nil
 }
 
 // skipDuplicate reports a message skipped as already processed.
@@ -139,7 +140,7 @@ func (b *Bot) skipDuplicate(ctx context.Context, h *syncmsg.Header) {
 func (b *Bot) handleMessage(work context.Context, root HandlerFunc, part *conversation, i int, sess *storage.Session) (ok bool, herr error) {
 	msg, st, mark := part.msgs[i], part.starts[i], part.keys[i]
 	h := msg.Head()
-	human := false
+	human, wasHuman := false, sess != nil && sess.Human
 	if sess != nil {
 		if h.MsgID != "" && sess.LastMsgID == h.MsgID {
 			// Handled and saved before a crash that came before the msgid was marked (a
@@ -187,6 +188,7 @@ func (b *Bot) handleMessage(work context.Context, root HandlerFunc, part *conver
 		sess.LastSeen = start
 		sess.LastMsgID = h.MsgID
 		b.owners.update(b.opts.handback, sess)
+		b.recordTurns(part, msg, h, c, wasHuman, sess.Human)
 	}
 	if mark != "" {
 		// Once the processed mark is recorded the message is never handled again, so its

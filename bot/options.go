@@ -13,27 +13,29 @@ import (
 type Option func(*options)
 
 type options struct {
-	logger          *slog.Logger
-	concurrency     int
-	coldStartAge    time.Duration
-	welcomeMaxAge   time.Duration
-	shutdownTimeout time.Duration
-	dedupTTL        time.Duration
-	sessionTTL      time.Duration
-	pollInterval    time.Duration
-	accounts        []string
-	owner           string
-	leaseTTL        time.Duration
-	pageLimit       int
-	pagesInFlight   int
-	retryDelay      time.Duration
-	maxRetryDelay   time.Duration
-	now             func() time.Time
-	errorHandler    func(*Context, error)
-	observer        Observer
-	handback        Handback
-	profileTTL      time.Duration
-	prefetch        bool // fetch the profiles of a page's new customers before handling it
+	logger           *slog.Logger
+	concurrency      int
+	coldStartAge     time.Duration
+	welcomeMaxAge    time.Duration
+	shutdownTimeout  time.Duration
+	dedupTTL         time.Duration
+	sessionTTL       time.Duration
+	pollInterval     time.Duration
+	accounts         []string
+	owner            string
+	leaseTTL         time.Duration
+	pageLimit        int
+	pagesInFlight    int
+	retryDelay       time.Duration
+	maxRetryDelay    time.Duration
+	now              func() time.Time
+	errorHandler     func(*Context, error)
+	observer         Observer
+	handback         Handback
+	profileTTL       time.Duration
+	prefetch         bool // fetch the profiles of a page's new customers before handling it
+	transcripts      TranscriptMode
+	transcriptLimits storage.TranscriptLimits
 }
 
 func defaultOptions() options {

@@ -82,6 +82,7 @@ type conversation struct {
 	marks   []string         // processed-mark keys, nil unless it fully succeeded
 	covered []string         // sends of the messages in marks: done marks only if it fails
 	sent    []string         // done sends to record whatever happens
+	turns   []storage.Turn   // transcript turns of the handled messages (WithTranscripts)
 }
 
 // convState is a conversation with parts queued or not yet committed.
@@ -492,6 +493,7 @@ func (p *pipe) commit(pg *page, queued bool) {
 			cursor = &storage.CursorUpdate{Account: p.acct, Cursor: pg.next}
 		}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(p.work), commitTimeout)
+		b.writeTurns(ctx, p.id, pg.convs)
 		err = b.applyParts(ctx, pg.convs, cursor)
 		cancel()
 		if err != nil {

@@ -98,6 +98,7 @@ func (c *Context) send(m kf.OutMessage) error {
 	})
 	s := c.state.session
 	if err == nil {
+		c.replyTurn(idx, m)
 		if !replayed {
 			// A reply delivered before a restart went out then, perhaps before later
 			// customer messages that a replay now handles with it: it does not use the
@@ -258,6 +259,7 @@ func (c *Context) SendOnEvent(code, tag string, m kf.OutMessage) error {
 	if err != nil {
 		return fmt.Errorf("bot: send_msg_on_event for %s: %w", c.head.MsgID, err)
 	}
+	c.replyTurn(onEventSeq+len(c.state.turns), m) // apart from the reply indexes
 	return nil
 }
 

@@ -53,8 +53,8 @@ func (k TurnKind) Valid() bool { return k >= TurnCustomer && k <= TurnOwnership 
 // MsgID is empty; see [TranscriptStore.AppendTurns].
 type Turn struct {
 	Conversation
-	// Time is when the turn happened: the message's send_time for inbound messages, the
-	// time of the send for bot replies. It orders the transcript and starts the turn's
+	// Time is when the turn happened: the message's send_time for inbound messages, and
+	// the engine gives bot replies the time of the message they answer. It orders the transcript and starts the turn's
 	// TTL. It must not be zero.
 	Time time.Time
 	// MsgID is the msgid of the message: the inbound msgid for customer and servicer

@@ -89,6 +89,13 @@ type Config struct {
 	// HandbackClosingText, when not empty, is sent when the bot ends a session by one of
 	// the timeouts. Empty: the rule file's, else none.
 	HandbackClosingText string `yaml:"handback_closing_text"`
+	// Transcripts is off, on or bot_turns: whether the data directory keeps a bounded
+	// transcript of each conversation (bot.WithTranscripts). Default: off.
+	Transcripts string `yaml:"transcripts"`
+	// TranscriptTTL is how long a turn is kept. Default: 48h.
+	TranscriptTTL Duration `yaml:"transcript_ttl"`
+	// TranscriptMaxTurns is how many turns a conversation keeps. Default: 200.
+	TranscriptMaxTurns int `yaml:"transcript_max_turns"`
 	// Accounts are KF accounts (open_kfid) pulled at start, besides those callbacks name.
 	Accounts []string `yaml:"accounts"`
 	// Plugins are built-in middlewares, by name with their settings, in order.
@@ -117,6 +124,7 @@ func DefaultConfig() Config {
 		DataDir:         DefaultDataDir,
 		Rules:           DefaultRules,
 		RulesWatch:      true,
+		Transcripts:     "off",
 		LogLevel:        DefaultLogLevel,
 		LogFormat:       DefaultLogFormat,
 		Concurrency:     DefaultConcurrency,
@@ -292,6 +300,20 @@ var settings = []setting{
 	{key: "handback_closing_text", env: "KFBOT_HANDBACK_CLOSING_TEXT", flags: []string{"handback-closing-text"},
 		usage: "`text` sent when the bot ends a session by a handback timeout (default: the rule file's, else none)",
 		set:   str(func(c *Config) *string { return &c.HandbackClosingText })},
+	{key: "transcripts", env: "KFBOT_TRANSCRIPTS", flags: []string{"transcripts"},
+		usage: "keep conversation transcripts: `mode` off, on or bot_turns (default off)", set: str(func(c *Config) *string { return &c.Transcripts })},
+	{key: "transcript_ttl", env: "KFBOT_TRANSCRIPT_TTL", flags: []string{"transcript-ttl"},
+		usage: "how long (a `duration`) a transcript turn is kept (default 48h)", set: dur(func(c *Config) *Duration { return &c.TranscriptTTL })},
+	{key: "transcript_max_turns", env: "KFBOT_TRANSCRIPT_MAX_TURNS", flags: []string{"transcript-max-turns"},
+		usage: "`n` turns kept per conversation (default 200)",
+		set: func(c *Config, v string) error {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("%q is not a whole number", v)
+			}
+			c.TranscriptMaxTurns = n
+			return nil
+		}},
 	{key: "accounts", env: "KFBOT_ACCOUNTS", flags: []string{"accounts"},
 		usage: "comma-separated `open_kfids` to pull at start",
 		set:   func(c *Config, v string) error { c.Accounts = splitList(v); return nil }},
@@ -742,6 +764,12 @@ func (c *Config) Validate() error {
 			add("%s: %s is negative; use 0 to keep the rule file's setting (%s)", d.key, d.v, d.env)
 		}
 	}
+	if _, err := bot.ParseTranscriptMode(c.Transcripts); err != nil {
+		add("transcripts: %q is not off, on or bot_turns (KFBOT_TRANSCRIPTS, -transcripts)", c.Transcripts)
+	}
+	if c.TranscriptTTL < 0 || c.TranscriptMaxTurns < 0 {
+		add("transcript_ttl %s / transcript_max_turns %d: must not be negative (0: the default)", c.TranscriptTTL, c.TranscriptMaxTurns)
+	}
 	if n := len(c.HandbackClosingText); n > bot.MaxTextBytes {
 		add("handback_closing_text: %d bytes; WeCom takes at most %d (KFBOT_HANDBACK_CLOSING_TEXT)", n, bot.MaxTextBytes)
 	}
@@ -784,7 +812,7 @@ func (c *Config) Redacted() []any {
 		"shutdown_timeout", c.ShutdownTimeout.String(), "poll_interval", c.PollInterval.String(),
 		"handback_check_interval", c.HandbackCheckInterval.String(), "handback_pool_timeout", c.HandbackPoolTimeout.String(),
 		"handback_idle_timeout", c.HandbackIdleTimeout.String(), "handback_closing_text", optState(c.HandbackClosingText),
-		"accounts", strings.Join(c.Accounts, ","), "plugins", strings.Join(names, ","),
+		"transcripts", c.Transcripts, "accounts", strings.Join(c.Accounts, ","), "plugins", strings.Join(names, ","),
 	}
 }
 

@@ -450,3 +450,22 @@ func TestConfigHandback(t *testing.T) {
 	assert.Contains(t, got[0], "handback_check_interval")
 	assert.Contains(t, got[1], "handback_closing_text: 2049 bytes")
 }
+
+func TestConfigTranscripts(t *testing.T) {
+	env := map[string]string{"KFBOT_CORP_ID": "ww1", "KFBOT_SECRET": "s", "KFBOT_CALLBACK_TOKEN": "t",
+		"KFBOT_ENCODING_AES_KEY": kftest.DefaultEncodingAESKey}
+	cfg, err := loadConfig(t, env)
+	require.NoError(t, err)
+	assert.Equal(t, "off", cfg.Transcripts, "off by default")
+
+	cfg, err = loadConfig(t, env, "-transcripts", "bot_turns", "-transcript-ttl", "24h", "-transcript-max-turns", "50")
+	require.NoError(t, err)
+	assert.Equal(t, "bot_turns", cfg.Transcripts)
+	assert.Equal(t, Duration(24*time.Hour), cfg.TranscriptTTL)
+	assert.Equal(t, 50, cfg.TranscriptMaxTurns)
+
+	_, err = loadConfig(t, env, "-transcripts", "all")
+	got := problems(err)
+	require.Len(t, got, 1)
+	assert.Contains(t, got[0], `transcripts: "all" is not off, on or bot_turns`)
+}

@@ -42,6 +42,9 @@
 //	KFBOT_HANDBACK_POOL_TIMEOUT   -handback-pool-timeout   handback_pool_timeout   off (end pooled sessions older than this)
 //	KFBOT_HANDBACK_IDLE_TIMEOUT   -handback-idle-timeout   handback_idle_timeout   off (end sessions no servicer wrote in for this long)
 //	KFBOT_HANDBACK_CLOSING_TEXT   -handback-closing-text   handback_closing_text   none (sent when a timeout ends a session)
+//	KFBOT_TRANSCRIPTS        -transcripts         transcripts       off (on, bot_turns: keep conversation transcripts)
+//	KFBOT_TRANSCRIPT_TTL     -transcript-ttl      transcript_ttl    48h
+//	KFBOT_TRANSCRIPT_MAX_TURNS -transcript-max-turns transcript_max_turns 200 per conversation
 //	KFBOT_ACCOUNTS           -accounts            accounts          none (comma-separated open_kfids)
 //	KFBOT_PLUGINS            -plugins             plugins           none (comma-separated names)
 //

@@ -18,6 +18,7 @@ import (
 	"github.com/kfbot/kfbot/kf"
 	"github.com/kfbot/kfbot/router"
 	"github.com/kfbot/kfbot/rules"
+	"github.com/kfbot/kfbot/storage"
 	"github.com/kfbot/kfbot/storage/badgerstore"
 )
 
@@ -120,6 +121,10 @@ func (m *Main) runCmd(ctx context.Context, args []string) error {
 	}
 	if len(cfg.Accounts) > 0 {
 		opts = append(opts, bot.WithAccounts(cfg.Accounts...))
+	}
+	if mode, _ := bot.ParseTranscriptMode(cfg.Transcripts); mode != bot.TranscriptsOff { // validated
+		opts = append(opts, bot.WithTranscripts(mode, storage.TranscriptLimits{
+			TTL: time.Duration(cfg.TranscriptTTL), MaxTurns: cfg.TranscriptMaxTurns}))
 	}
 	b, err := bot.New(client, store, opts...)
 	if err != nil {
