@@ -1,13 +1,11 @@
 package rules
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/kfbot/kfbot/bot"
-	"github.com/kfbot/kfbot/kf"
 )
 
 // Default limits, see [WithMaxNodes], [WithMemoryBudget] and [WithDebounce].
@@ -21,9 +19,7 @@ const (
 type Option func(*options)
 
 // Uploader uploads temporary media; *kf.Client satisfies it. See [WithUploader].
-type Uploader interface {
-	UploadMedia(ctx context.Context, req kf.UploadMediaRequest) (*kf.UploadMediaResponse, error)
-}
+type Uploader = bot.Uploader
 
 type options struct {
 	handlers     map[string]bot.HandlerFunc
@@ -38,7 +34,7 @@ type options struct {
 	onReload     func(*Set, error)
 	onWhenError  func(rule string, err error) // conversation tests: a when failed
 	onRule       func(c *bot.Context, rule string)
-	media        *mediaCache
+	media        *bot.MediaCache
 	errs         []error
 }
 
@@ -59,7 +55,7 @@ func newOptions(opts []Option) options {
 		o.log = slog.Default()
 	}
 	if o.media == nil {
-		o.media = newMediaCache()
+		o.media = bot.NewMediaCache(o.now)
 	}
 	return o
 }
@@ -155,7 +151,7 @@ func WithReloadFunc(fn func(s *Set, err error)) Option {
 }
 
 // withMedia shares a media cache between the sets a Live loads.
-func withMedia(c *mediaCache) Option {
+func withMedia(c *bot.MediaCache) Option {
 	return func(o *options) { o.media = c }
 }
 
