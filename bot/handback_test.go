@@ -17,6 +17,7 @@ import (
 	"github.com/kfbot/kfbot/kf"
 	"github.com/kfbot/kfbot/kf/kftest"
 	"github.com/kfbot/kfbot/storage"
+	"github.com/kfbot/kfbot/storage/storagetest"
 )
 
 // levelLog keeps the messages logged at Warn or above.
@@ -120,7 +121,7 @@ func TestAPersonsConversationIsLeftAlone(t *testing.T) {
 func TestAnEndWithoutEventIsFoundByAsking(t *testing.T) {
 	e := newEnv(t)
 	e.srv.AddServicer(testKF, "alice")
-	clk := &manualClock{t: time.Now()}
+	clk := storagetest.NewClock(time.Now())
 	b := e.newBot(bot.WithClock(clk.Now), bot.WithHandback(bot.Handback{CheckInterval: time.Minute}))
 	var handled atomic.Int64
 	b.Handle(bot.MsgType("text"), func(c *bot.Context) error { handled.Add(1); return c.ReplyText("bot here") })
@@ -157,7 +158,7 @@ func TestAnEndWithoutEventIsFoundByAsking(t *testing.T) {
 func TestOwnerCheckFailureKeepsThePerson(t *testing.T) {
 	e := newEnv(t)
 	e.srv.AddServicer(testKF, "alice")
-	clk := &manualClock{t: time.Now()}
+	clk := storagetest.NewClock(time.Now())
 	b := e.newBot(bot.WithClock(clk.Now))
 	var handled atomic.Int64
 	b.Handle(bot.MsgType("text"), func(c *bot.Context) error { handled.Add(1); return c.ReplyText("bot here") })
@@ -178,22 +179,12 @@ func TestOwnerCheckFailureKeepsThePerson(t *testing.T) {
 	assert.Equal(t, int64(2), handled.Load(), "the next interval asks again and answers")
 }
 
-// manualClock is a clock tests move by hand. Safe for concurrent use.
-type manualClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *manualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+// step makes the fake WeCom do something, then has b pull and waits until the bubble is
+// idle.
+func step(b *bot.Bot, do func()) {
+	do()
+	b.Notify(testKF, "")
+	synctest.Wait()
 }
 
 // poolingBot is a bubble bot (see bubbleBot) with policy hb that puts the conversation in
@@ -215,9 +206,7 @@ func TestPoolTimeoutGivesTheConversationBack(t *testing.T) {
 		b := poolingBot(t, srv, bot.Handback{PoolTimeout: 10 * time.Minute, ClosingText: "Sorry, nobody is free; the bot is back."})
 		runInBubble(t, b)
 
-		srv.AddText(testKF, "wmA", "agent")
-		b.Notify(testKF, "")
-		synctest.Wait()
+		step(b, func() { srv.AddText(testKF, "wmA", "agent") })
 		require.Equal(t, kftest.StatePool, srv.SessionState(testKF, "wmA"))
 
 		time.Sleep(9 * time.Minute)
@@ -231,9 +220,7 @@ func TestPoolTimeoutGivesTheConversationBack(t *testing.T) {
 		require.Len(t, sent, 1)
 		assert.Equal(t, "Sorry, nobody is free; the bot is back.", sent[0].Text)
 
-		srv.AddText(testKF, "wmA", "hello")
-		b.Notify(testKF, "")
-		synctest.Wait()
+		step(b, func() { srv.AddText(testKF, "wmA", "hello") })
 		sent = srv.SentTo(testKF, "wmA")
 		require.Len(t, sent, 2)
 		assert.Equal(t, "ok", sent[1].Text, "the next customer message is answered")
@@ -247,16 +234,10 @@ func TestIdleTimeoutGivesTheConversationBack(t *testing.T) {
 		b := bubbleBot(t, srv, storage.NewMemory(), bot.WithHandback(bot.Handback{IdleTimeout: 30 * time.Minute}))
 		runInBubble(t, b)
 
-		srv.AddText(testKF, "wmA", "hi")
-		b.Notify(testKF, "")
-		synctest.Wait()
-		srv.ServicerPickUp(testKF, "wmA", "alice")
-		b.Notify(testKF, "")
-		synctest.Wait()
+		step(b, func() { srv.AddText(testKF, "wmA", "hi") })
+		step(b, func() { srv.ServicerPickUp(testKF, "wmA", "alice") })
 		time.Sleep(20 * time.Minute)
-		srv.AddServicerText(testKF, "wmA", "alice", "still looking into it")
-		b.Notify(testKF, "")
-		synctest.Wait()
+		step(b, func() { srv.AddServicerText(testKF, "wmA", "alice", "still looking into it") })
 
 		time.Sleep(20 * time.Minute) // 40 min since the pick-up, 20 since the servicer wrote
 		synctest.Wait()
@@ -265,9 +246,7 @@ func TestIdleTimeoutGivesTheConversationBack(t *testing.T) {
 		time.Sleep(11 * time.Minute)
 		synctest.Wait()
 		assert.Equal(t, kftest.StateEnded, srv.SessionState(testKF, "wmA"))
-		srv.AddText(testKF, "wmA", "hello")
-		b.Notify(testKF, "")
-		synctest.Wait()
+		step(b, func() { srv.AddText(testKF, "wmA", "hello") })
 		sent := srv.SentTo(testKF, "wmA")
 		require.NotEmpty(t, sent)
 		assert.Equal(t, "ok", sent[len(sent)-1].Text)
@@ -282,12 +261,8 @@ func TestRefusedEndChangesNothing(t *testing.T) {
 		srv.AddServicer(testKF, "alice")
 		b := bubbleBot(t, srv, storage.NewMemory(), bot.WithHandback(bot.Handback{IdleTimeout: time.Minute, CheckInterval: time.Hour}))
 		runInBubble(t, b)
-		srv.AddText(testKF, "wmA", "hi")
-		b.Notify(testKF, "")
-		synctest.Wait()
-		srv.ServicerPickUp(testKF, "wmA", "alice")
-		b.Notify(testKF, "")
-		synctest.Wait()
+		step(b, func() { srv.AddText(testKF, "wmA", "hi") })
+		step(b, func() { srv.ServicerPickUp(testKF, "wmA", "alice") })
 
 		srv.FailNext("kf/service_state/trans", 95016)
 		time.Sleep(2 * time.Minute)
@@ -295,9 +270,7 @@ func TestRefusedEndChangesNothing(t *testing.T) {
 		assert.Equal(t, 1, srv.Calls("service_state/trans"))
 		assert.Equal(t, kftest.StateHuman, srv.SessionState(testKF, "wmA"))
 
-		srv.AddText(testKF, "wmA", "hello")
-		b.Notify(testKF, "")
-		synctest.Wait()
+		step(b, func() { srv.AddText(testKF, "wmA", "hello") })
 		assert.Len(t, srv.SentTo(testKF, "wmA"), 1, "only the first message was answered: the person still owns it")
 	})
 }

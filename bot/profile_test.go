@@ -8,13 +8,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/kfbot/kfbot/bot"
+	"github.com/kfbot/kfbot/storage/storagetest"
 )
 
 // TestCustomerProfileIsCachedForTheTTL: Context.Customer fetches the profile once, keeps it
 // in the session for the TTL, and fetches it again after.
 func TestCustomerProfileIsCachedForTheTTL(t *testing.T) {
 	e := newEnv(t)
-	clk := &manualClock{t: time.Now()}
+	clk := storagetest.NewClock(time.Now())
 	b := e.newBot(bot.WithClock(clk.Now), bot.WithProfileTTL(time.Hour))
 	var names []string
 	b.Handle(bot.MsgType("text"), func(c *bot.Context) error {
