@@ -64,8 +64,7 @@ type Bot struct {
 	done    *doneMarks // done marks of confirmed sends, written in batches while running
 	owners  *watcher   // deadlines of the conversations people own (see Handback)
 
-	profiles profiles    // customer profile fetching (see Context.Customer)
-	media    *MediaCache // media_ids of the sources of Context.ReplyMedia
+	profiles profiles // customer profile fetching (see Context.Customer)
 }
 
 // New returns a bot that pulls and replies through client and keeps its state in store.
@@ -118,7 +117,6 @@ func New(client Client, store storage.Store, opts ...Option) (*Bot, error) {
 		workers:  newWorkers(o.concurrency),
 		done:     newDoneMarks(),
 		owners:   newWatcher(),
-		media:    NewMediaCache(o.now),
 	}
 	for _, id := range o.accounts {
 		b.accountLocked(id)

@@ -428,7 +428,7 @@ func (o *menuOut) build(x *run) (kf.OutMessage, error) {
 // media: image, voice, video, file, link, miniprogram, location
 
 // mediaField reads exactly one of idKey (a media_id) and fileKey (a local file, checked
-// as WeCom would check an upload of type typ, or an https URL).
+// as WeCom would check an upload of type typ).
 func (l *loader) mediaField(n *yaml.Node, f map[string]pair, idKey, fileKey, what string, typ kf.MediaType) (mediaRef, bool) {
 	idP, hasID := f[idKey]
 	fileP, hasFile := f[fileKey]
@@ -443,14 +443,6 @@ func (l *loader) mediaField(n *yaml.Node, f map[string]pair, idKey, fileKey, wha
 		p, ok := l.nonEmpty(fileP.v, what+"."+fileKey)
 		if !ok {
 			return mediaRef{}, false
-		}
-		if bot.IsMediaURL(p) {
-			// Downloaded and uploaded at the first reply; its size is known only then.
-			if err := bot.CheckMediaURL(p); err != nil {
-				l.errAt(l.deref(fileP.v), ErrInvalid, "%s: %v", fileKey, err)
-				return mediaRef{}, false
-			}
-			return mediaRef{path: p, typ: typ}, true
 		}
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(l.opts.baseDir, p)

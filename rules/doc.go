@@ -89,11 +89,7 @@
 // A local `file` or `thumb_file` (relative to the rule file) must exist at load and be
 // one WeCom takes (the size and format limits of [kf.MediaType.Check]); it is uploaded
 // as temporary media of its reply's type on first use and its media_id reused until an
-// hour before it expires (3 days) or the file changes ([WithUploader]). A `file` or
-// `thumb_file` may also be an https URL: it is downloaded at the first reply (never more
-// than the type's limit, which is then checked with the format), uploaded, and its
-// media_id reused the same way (bot.MediaCache, which Go handlers reach through
-// bot.Context.ReplyMedia).
+// hour before it expires (3 days) or the file changes ([WithUploader]).
 //
 // welcome sends a text (a string or {text: …}) or a {menu: …} with the event's code
 // (kf/send_msg_on_event): the welcome_code of an enter_session event or the msg_code of a

@@ -1,11 +1,13 @@
 package rules
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/kfbot/kfbot/bot"
+	"github.com/kfbot/kfbot/kf"
 )
 
 // Default limits, see [WithMaxNodes], [WithMemoryBudget] and [WithDebounce].
@@ -19,7 +21,9 @@ const (
 type Option func(*options)
 
 // Uploader uploads temporary media; *kf.Client satisfies it. See [WithUploader].
-type Uploader = bot.Uploader
+type Uploader interface {
+	UploadMedia(ctx context.Context, req kf.UploadMediaRequest) (*kf.UploadMediaResponse, error)
+}
 
 type options struct {
 	handlers     map[string]bot.HandlerFunc
@@ -34,7 +38,7 @@ type options struct {
 	onReload     func(*Set, error)
 	onWhenError  func(rule string, err error) // conversation tests: a when failed
 	onRule       func(c *bot.Context, rule string)
-	media        *bot.MediaCache
+	media        *mediaCache
 	errs         []error
 }
 
@@ -55,7 +59,7 @@ func newOptions(opts []Option) options {
 		o.log = slog.Default()
 	}
 	if o.media == nil {
-		o.media = bot.NewMediaCache(o.now)
+		o.media = newMediaCache()
 	}
 	return o
 }
@@ -151,7 +155,7 @@ func WithReloadFunc(fn func(s *Set, err error)) Option {
 }
 
 // withMedia shares a media cache between the sets a Live loads.
-func withMedia(c *bot.MediaCache) Option {
+func withMedia(c *mediaCache) Option {
 	return func(o *options) { o.media = c }
 }
 

@@ -3,7 +3,6 @@ package rules
 import (
 	"time"
 
-	"github.com/kfbot/kfbot/bot"
 	"github.com/kfbot/kfbot/rules/internal/testhook"
 )
 
@@ -19,7 +18,7 @@ func prepareTest(set any, now func() time.Time, whenErr func(rule string, err er
 		}
 		return clock()
 	})
-	ts.opts.media = bot.NewMediaCache(ts.opts.now) // media ids belong to the test's fake WeCom
+	ts.opts.media = newMediaCache() // media ids belong to the test's fake WeCom
 	ts.opts.onWhenError = whenErr
 	return testhook.Prepared{Matcher: ts.Matcher(), Handler: ts.Handler(), Install: ts.install, Clicks: s.clicks, Servicers: s.servicers}
 }
