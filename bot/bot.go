@@ -41,6 +41,7 @@ type Bot struct {
 	log    *slog.Logger
 	corpID string
 	owner  string
+	media  *MediaCache // Bot.Media
 
 	mu       sync.Mutex
 	routes   []*route
@@ -110,6 +111,8 @@ func New(client Client, store storage.Store, opts ...Option) (*Bot, error) {
 		workers:  newWorkers(o.concurrency),
 		done:     newDoneMarks(),
 	}
+	up, _ := client.(Uploader)
+	b.media = NewMediaCache(up, o.now)
 	for _, id := range o.accounts {
 		b.accountLocked(id)
 	}
