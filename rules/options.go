@@ -1,13 +1,11 @@
 package rules
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/kfbot/kfbot/bot"
-	"github.com/kfbot/kfbot/kf"
 )
 
 // Default limits, see [WithMaxNodes], [WithMemoryBudget] and [WithDebounce].
@@ -20,10 +18,9 @@ const (
 // Option configures [Load], [LoadFile] and [Open] (and rulestest.RunFile). Options do no I/O.
 type Option func(*options)
 
-// Uploader uploads temporary media; *kf.Client satisfies it. See [WithUploader].
-type Uploader interface {
-	UploadMedia(ctx context.Context, req kf.UploadMediaRequest) (*kf.UploadMediaResponse, error)
-}
+// Uploader uploads temporary media; *kf.Client satisfies it. See [WithUploader]. It is
+// [bot.Uploader], which the media cache uploads through.
+type Uploader = bot.Uploader
 
 type options struct {
 	handlers     map[string]bot.HandlerFunc
