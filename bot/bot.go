@@ -42,6 +42,7 @@ type Bot struct {
 	log    *slog.Logger
 	corpID string
 	owner  string
+	media  *MediaCache // Bot.Media
 
 	mu       sync.Mutex
 	routes   []*route
@@ -118,6 +119,8 @@ func New(client Client, store storage.Store, opts ...Option) (*Bot, error) {
 		done:     newDoneMarks(),
 		owners:   newWatcher(),
 	}
+	up, _ := client.(Uploader)
+	b.media = NewMediaCache(up, o.now)
 	for _, id := range o.accounts {
 		b.accountLocked(id)
 	}

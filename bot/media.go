@@ -38,3 +38,18 @@ func (c *Context) OpenMedia(maxBytes int64) (*kf.Media, error) {
 	}
 	return c.bot.client.GetMedia(c.ctx, kf.GetMediaRequest{MediaID: id, MaxBytes: maxBytes})
 }
+
+// ReplyMedia replies with an image, voice, video or file message (typ) whose medium is
+// src: a local file path or an https URL, uploaded once and reused ([Bot.Media]; see
+// [MediaCache] for the limits checked and when it is uploaded again). It goes through
+// [Context.Reply], and a reply the conversation does not allow is refused before
+// anything is uploaded. For a medium that already has a media_id, use
+// [Context.Reply] with a [kf.Image], [kf.Voice], [kf.Video] or [kf.File]. One method
+// serves the four types, named as uploads name them, because their messages differ only
+// in the type (send_msg's video message, for one, carries no title or description).
+//
+//	c.ReplyMedia(kf.MediaImage, "https://example.com/map.png")
+//	c.ReplyMedia(kf.MediaFile, "/srv/shop/price-list.pdf")
+func (c *Context) ReplyMedia(typ kf.MediaType, src string) error {
+	return c.bot.media.Reply(c, typ, src)
+}

@@ -89,9 +89,17 @@ type outMsg interface {
 
 type replyAction struct{ msg outMsg }
 
+// replier is an outMsg that sends itself as a reply.
+type replier interface {
+	reply(x *run) error
+}
+
 func (a *replyAction) name() string { return "reply" }
 
 func (a *replyAction) run(x *run) error {
+	if r, ok := a.msg.(replier); ok {
+		return r.reply(x)
+	}
 	m, err := a.msg.build(x)
 	if err != nil {
 		return err
@@ -428,7 +436,7 @@ func (o *menuOut) build(x *run) (kf.OutMessage, error) {
 // media: image, voice, video, file, link, miniprogram, location
 
 // mediaField reads exactly one of idKey (a media_id) and fileKey (a local file, checked
-// as WeCom would check an upload of type typ).
+// as WeCom would check an upload of type typ, or an https URL, see [bot.CheckMediaURL]).
 func (l *loader) mediaField(n *yaml.Node, f map[string]pair, idKey, fileKey, what string, typ kf.MediaType) (mediaRef, bool) {
 	idP, hasID := f[idKey]
 	fileP, hasFile := f[fileKey]
@@ -443,6 +451,14 @@ func (l *loader) mediaField(n *yaml.Node, f map[string]pair, idKey, fileKey, wha
 		p, ok := l.nonEmpty(fileP.v, what+"."+fileKey)
 		if !ok {
 			return mediaRef{}, false
+		}
+		if bot.IsMediaURL(p) {
+			// Fetched when first used; its size and format are checked then.
+			if err := bot.CheckMediaURL(p); err != nil {
+				l.errAt(l.deref(fileP.v), ErrInvalid, "%s: %v", fileKey, err)
+				return mediaRef{}, false
+			}
+			return mediaRef{src: p, typ: typ}, true
 		}
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(l.opts.baseDir, p)
@@ -461,7 +477,7 @@ func (l *loader) mediaField(n *yaml.Node, f map[string]pair, idKey, fileKey, wha
 			l.errAt(l.deref(fileP.v), ErrFile, "%s: %v", fileKey, err)
 			return mediaRef{}, false
 		}
-		return mediaRef{path: p, typ: typ}, true
+		return mediaRef{src: p, typ: typ}, true
 	}
 	l.errAt(l.deref(n), ErrInvalid, "%s needs %s or %s", what, idKey, fileKey)
 	return mediaRef{}, false
@@ -484,6 +500,19 @@ func (l *loader) media(n *yaml.Node, typ kf.MediaType) outMsg {
 		return nil
 	}
 	return &mediaOut{typ: typ, media: ref}
+}
+
+// reply sends the medium through the media cache, which refuses a reply the
+// conversation does not allow before uploading anything.
+func (o *mediaOut) reply(x *run) error {
+	if o.media.src == "" {
+		m, err := o.build(x)
+		if err != nil {
+			return err
+		}
+		return x.c.Reply(m)
+	}
+	return x.mediaCache().Reply(x.c, o.typ, o.media.src)
 }
 
 func (o *mediaOut) build(x *run) (kf.OutMessage, error) {

@@ -78,7 +78,8 @@
 //	      - miniprogram: {appid: wx123, pagepath: pages/index, text: "Shop"}
 //	      - text: {text: "Or type your question", no_newline: false}   # or text: "…"
 //	    tail: "We reply within a minute."                    # optional
-//	reply: {image: {media_id: "…"}}                          # or {file: images/map.png}
+//	reply: {image: {media_id: "…"}}                          # or {file: images/map.png}; JPG/PNG, ≤ 10 MB
+//	reply: {image: {file: "https://example.com/map.png"}}    # file also takes an https URL
 //	reply: {voice: {file: greeting.amr}}                     # or {media_id: "…"}; AMR, ≤ 2 MB
 //	reply: {video: {file: tour.mp4}}                         # or {media_id: "…"}; MP4, ≤ 10 MB
 //	reply: {file: {file: price-list.pdf}}                    # or {media_id: "…"}; ≤ 20 MB
@@ -86,10 +87,20 @@
 //	reply: {miniprogram: {appid: wx123, title: "…", pagepath: "pages/index", thumb_file: cover.png}}
 //	reply: {location: {name: "…", address: "…", latitude: 31.23, longitude: 121.48}}
 //
-// A local `file` or `thumb_file` (relative to the rule file) must exist at load and be
-// one WeCom takes (the size and format limits of [kf.MediaType.Check]); it is uploaded
-// as temporary media of its reply's type on first use and its media_id reused until an
-// hour before it expires (3 days) or the file changes ([WithUploader]).
+// A `file` or `thumb_file` is a local file or an https URL. A local file (relative to
+// the rule file) must exist at load and be one WeCom takes (the size and format limits
+// of [kf.MediaType.Check]). A URL must be https (plain http only to a loopback host such
+// as 127.0.0.1, for tests; anything else is a load error, so `kfbot rules check` catches
+// it); it is fetched when first used, and its size (by Content-Length and while
+// streaming) and format (by the file name from Content-Disposition or the URL's path)
+// are checked then: a failure fails that reply, and the next reply tries again. Either
+// is uploaded as temporary media of its reply's type on first use and its media_id
+// reused until an hour before it expires (3 days) or, for a file, the file changes. The
+// uploads go through the bot's media cache ([bot.Bot.Media]), shared with Go handlers
+// that call [bot.Context.ReplyMedia], unless [WithUploader] gives the set its own; see
+// [bot.MediaCache]. An image, voice, video or file reply the conversation does not
+// allow (quota, human servicer) is refused before anything is fetched or uploaded (a
+// link's or mini program's thumbnail is uploaded before the reply is tried).
 //
 // welcome sends a text (a string or {text: …}) or a {menu: …} with the event's code
 // (kf/send_msg_on_event): the welcome_code of an enter_session event or the msg_code of a

@@ -1,13 +1,11 @@
 package rules
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/kfbot/kfbot/bot"
-	"github.com/kfbot/kfbot/kf"
 )
 
 // Default limits, see [WithMaxNodes], [WithMemoryBudget] and [WithDebounce].
@@ -20,10 +18,9 @@ const (
 // Option configures [Load], [LoadFile] and [Open] (and rulestest.RunFile). Options do no I/O.
 type Option func(*options)
 
-// Uploader uploads temporary media; *kf.Client satisfies it. See [WithUploader].
-type Uploader interface {
-	UploadMedia(ctx context.Context, req kf.UploadMediaRequest) (*kf.UploadMediaResponse, error)
-}
+// Uploader uploads temporary media; *kf.Client satisfies it. See [WithUploader]. It is
+// [bot.Uploader], which the media cache uploads through.
+type Uploader = bot.Uploader
 
 type options struct {
 	handlers     map[string]bot.HandlerFunc
@@ -38,7 +35,7 @@ type options struct {
 	onReload     func(*Set, error)
 	onWhenError  func(rule string, err error) // conversation tests: a when failed
 	onRule       func(c *bot.Context, rule string)
-	media        *mediaCache
+	media        *bot.MediaCache // WithUploader's; nil: the bot's
 	errs         []error
 }
 
@@ -58,8 +55,8 @@ func newOptions(opts []Option) options {
 	if o.log == nil {
 		o.log = slog.Default()
 	}
-	if o.media == nil {
-		o.media = newMediaCache()
+	if o.media == nil && o.uploader != nil {
+		o.media = bot.NewMediaCache(o.uploader, nil)
 	}
 	return o
 }
@@ -77,10 +74,13 @@ func WithHandler(name string, h bot.HandlerFunc) Option {
 	}
 }
 
-// WithUploader sets what uploads the local files that `image`, `link` and
-// `miniprogram` messages name (`file`, `thumb_file`). Each file is uploaded once and its
-// media_id reused until it is about to expire (3 days) or the file changes.
-// Default: the bot's client (bot.Context.Client), when it can upload, as *kf.Client can.
+// WithUploader sets what uploads the local files and URLs that media replies and
+// thumbnails name (`file`, `thumb_file`), through a media cache of the set's own (shared
+// by the reloads of a [Live]). Each source is uploaded once and its media_id reused until
+// it is about to expire (3 days) or the file changes; see [bot.MediaCache].
+// Default: the bot's media cache ([bot.Bot.Media]), which uploads through the bot's
+// client (as *kf.Client can) and is shared with the bot's handlers
+// ([bot.Context.ReplyMedia]).
 func WithUploader(u Uploader) Option {
 	return func(o *options) { o.uploader = u }
 }
@@ -154,8 +154,8 @@ func WithReloadFunc(fn func(s *Set, err error)) Option {
 	return func(o *options) { o.onReload = fn }
 }
 
-// withMedia shares a media cache between the sets a Live loads.
-func withMedia(c *mediaCache) Option {
+// withMedia shares a media cache between the sets a Live loads (nil: the bot's).
+func withMedia(c *bot.MediaCache) Option {
 	return func(o *options) { o.media = c }
 }
 

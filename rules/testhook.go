@@ -3,6 +3,7 @@ package rules
 import (
 	"time"
 
+	"github.com/kfbot/kfbot/bot"
 	"github.com/kfbot/kfbot/rules/internal/testhook"
 )
 
@@ -18,7 +19,12 @@ func prepareTest(set any, now func() time.Time, whenErr func(rule string, err er
 		}
 		return clock()
 	})
-	ts.opts.media = newMediaCache() // media ids belong to the test's fake WeCom
+	// Media ids belong to the test's fake WeCom: the bot's media cache is new for each
+	// test, and a set with its own uploader gets a new cache of its own.
+	ts.opts.media = nil
+	if ts.opts.uploader != nil {
+		ts.opts.media = bot.NewMediaCache(ts.opts.uploader, nil)
+	}
 	ts.opts.onWhenError = whenErr
 	return testhook.Prepared{Matcher: ts.Matcher(), Handler: ts.Handler(), Install: ts.install, Clicks: s.clicks, Servicers: s.servicers}
 }
