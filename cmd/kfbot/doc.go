@@ -7,6 +7,7 @@
 //	kfbot simulate -script FILE     run a scripted conversation, print the transcript
 //	kfbot rules check [FILE...]     compile rule files, list every problem, exit 1 if any
 //	kfbot rules test [FILE...]      run their conversation tests, end with "N passed, M failed"
+//	kfbot transcripts export -since D  export stored conversation turns (jsonl or csv)
 //	kfbot version                   print the version
 //
 // Exit codes: 0 success; 1 a runtime failure, a rule file with problems or a failing

@@ -37,7 +37,8 @@ const (
 type Main struct {
 	// Stdin is read by `kfbot simulate`. Default: empty.
 	Stdin io.Reader
-	// Stdout receives command output (transcripts, test reports, the version).
+	// Stdout receives command output (simulated conversations, test reports, transcript
+	// exports, the version).
 	Stdout io.Writer
 	// Stderr receives logs and errors.
 	Stderr io.Writer
@@ -63,6 +64,7 @@ Usage:
   kfbot simulate -script FILE       run a scripted conversation and print the transcript
   kfbot rules check [FILE...]       compile rule files and list every problem
   kfbot rules test [FILE...]        run the conversation tests of rule files
+  kfbot transcripts export -since D export stored conversation turns as jsonl or csv
   kfbot version                     print the version
 `
 
@@ -122,6 +124,8 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		return m.simulateCmd(ctx, rest)
 	case "rules":
 		return m.rulesCmd(ctx, rest)
+	case "transcripts":
+		return m.transcriptsCmd(ctx, rest)
 	case "version", "-version", "--version":
 		if len(rest) > 0 {
 			return &usageError{msg: fmt.Sprintf("version: unexpected argument %q (version takes no flags or arguments)", rest[0])}
@@ -133,7 +137,7 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		return nil
 	default:
 		return &usageError{msg: fmt.Sprintf("unknown command %q%s (kfbot -h lists the commands)", cmd,
-			didYouMean(cmd, []string{"run", "simulate", "rules", "version", "help"}))}
+			didYouMean(cmd, []string{"run", "simulate", "rules", "transcripts", "version", "help"}))}
 	}
 }
 
