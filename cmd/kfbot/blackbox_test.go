@@ -351,6 +351,7 @@ func TestRunBlackBox(t *testing.T) {
 		"KFBOT_RULES_WATCH=false", // only SIGHUP reloads, so the test knows which did
 		"KFBOT_LOG_LEVEL=debug",
 		"KFBOT_PLUGINS=recover,logger",
+		"KFBOT_TRANSCRIPTS=on",
 	)
 	p := startKfbot(t, env, "run")
 	ready := p.waitLog(t, "kfbot: ready")
@@ -438,6 +439,18 @@ func TestRunBlackBox(t *testing.T) {
 	assert.Equal(t, 0, p.wait(t), "exit code after SIGTERM")
 	assert.Equal(t, 1, p.countLogs("kfbot: stopped"))
 	assert.Equal(t, 4, p.countLogs("message handled"), "the logger plugin logs every message")
+
+	// The transcripts the run kept come out of the stopped data directory.
+	export := exec.Command(kfbotBinary(t), "transcripts", "export", "-data", filepath.Join(dir, "data"), "-since", "1h", "-format", "jsonl")
+	jsonl, err := export.Output()
+	require.NoError(t, err)
+	var texts []string
+	for _, line := range strings.Split(strings.TrimSpace(string(jsonl)), "\n") {
+		var turn struct{ Kind, Text string }
+		require.NoError(t, json.Unmarshal([]byte(line), &turn), line)
+		texts = append(texts, turn.Kind+": "+turn.Text)
+	}
+	assert.Equal(t, []string{"bot: welcome v1", "customer: ping", "bot: pong v1", "customer: ping", "bot: pong v2", "customer: ping", "bot: pong v2"}, texts)
 
 	out := p.output()
 	token, key := srv.CallbackConfig()
