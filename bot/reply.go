@@ -58,22 +58,36 @@ func (c *Context) ReplyMenu(head string, items []kf.MenuItem, tail string) error
 	return c.Reply(kf.Menu{Head: head, Items: items, Tail: tail})
 }
 
-// canReply checks, without I/O, that n more messages may be sent in this conversation.
+// CanReply reports, without I/O, whether n more replies may be sent now: nil, or the
+// refusal [Context.Reply] would return ([ErrQuotaExceeded], [ErrHumanOwned], …). Use it
+// before costly work a refused reply would waste (an upload, a model call). Unlike a
+// refused Reply, it counts nothing in the metrics.
+func (c *Context) CanReply(n int) error { return c.replyCheck(n) }
+
+// canReply is CanReply that reports a refusal to the observer.
 func (c *Context) canReply(n int) error {
+	if err := c.replyCheck(n); err != nil {
+		return c.refuse(err)
+	}
+	return nil
+}
+
+// replyCheck is the one place that decides whether n more messages may be sent.
+func (c *Context) replyCheck(n int) error {
 	s := c.state.session
 	switch {
 	case c.head.Origin == syncmsg.OriginServicer:
-		return c.refuse(ErrNotCustomerMessage)
+		return ErrNotCustomerMessage
 	case s == nil:
-		return c.refuse(ErrNoConversation)
+		return ErrNoConversation
 	case s.Human:
-		return c.refuse(ErrHumanOwned)
+		return ErrHumanOwned
 	case s.Stopped:
-		return c.refuse(ErrRepliesStopped)
+		return ErrRepliesStopped
 	case s.WindowStart.IsZero() || c.bot.opts.now().Sub(s.WindowStart) > ReplyWindow:
-		return c.refuse(ErrWindowClosed)
+		return ErrWindowClosed
 	case s.RepliesLeft < n:
-		return c.refuse(ErrQuotaExceeded)
+		return ErrQuotaExceeded
 	}
 	return nil
 }

@@ -98,9 +98,9 @@
 // reused until an hour before it expires (3 days) or, for a file, the file changes. The
 // uploads go through the bot's media cache ([bot.Bot.Media]), shared with Go handlers
 // that call [bot.Context.ReplyMedia], unless [WithUploader] gives the set its own; see
-// [bot.MediaCache]. An image, voice, video or file reply the conversation does not
-// allow (quota, human servicer) is refused before anything is fetched or uploaded (a
-// link's or mini program's thumbnail is uploaded before the reply is tried).
+// [bot.MediaCache]. A reply the conversation does not allow (quota, human servicer) is
+// refused before anything is fetched or uploaded, a link's or mini program's thumbnail
+// included.
 //
 // welcome sends a text (a string or {text: …}) or a {menu: …} with the event's code
 // (kf/send_msg_on_event): the welcome_code of an enter_session event or the msg_code of a

@@ -30,5 +30,8 @@ func (r mediaRef) resolve(x *run) (string, error) {
 	if r.src == "" {
 		return r.id, nil
 	}
+	if err := x.c.CanReply(1); err != nil {
+		return "", err // a refused reply uploads nothing, thumbnails included
+	}
 	return x.mediaCache().MediaID(x.c.Context(), r.typ, r.src)
 }

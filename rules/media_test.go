@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -240,4 +242,29 @@ rules:
 	assert.Equal(t, 1, up.n)
 	assert.Zero(t, h.srv.Calls("media/upload"), "the bot's client uploaded nothing")
 	assert.Len(t, h.srv.SentTo(kfid, user), 2)
+}
+
+// TestRefusedLinkUploadsNoThumbnail: a link reply the allowance does not permit uploads
+// nothing, not even its thumbnail.
+func TestRefusedLinkUploadsNoThumbnail(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "t.png"), append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, 32)...), 0o600))
+	path := filepath.Join(dir, "rules.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(`version: 1
+rules:
+  - name: r
+    then:
+      - reply: "1"
+      - reply: "2"
+      - reply: "3"
+      - reply: "4"
+      - reply: "5"
+      - reply: {link: {title: T, url: "https://example.com/", thumb_file: t.png}}
+`), 0o600))
+	set, err := rules.LoadFile(path, quiet)
+	require.NoError(t, err)
+	h := newHarness(t)
+	require.NoError(t, set.Install(h.b))
+	assert.Equal(t, []string{"1", "2", "3", "4", "5"}, h.say(t, "hi"))
+	assert.Zero(t, h.srv.Calls("media/upload"), "the sixth reply is refused before its thumbnail is uploaded")
 }
