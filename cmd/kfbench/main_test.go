@@ -314,11 +314,13 @@ func TestRun(t *testing.T) {
 }
 
 // TestCrash SIGKILLs the binary 3 times during 300 messages and checks that every message
-// is answered exactly once and that a clean restart sends nothing.
+// is answered exactly once and that a clean restart sends nothing. The stall (how long
+// the run waits for late answers before it counts them lost) is generous: a loaded
+// machine slows restarts down, and a healthy run never waits for it.
 func TestCrash(t *testing.T) {
 	bin := kfbotBinary(t)
 	res, err := runCrash(t.Context(), crashConfig{bin: bin, messages: 300, kills: 3, customers: 30, burst: 4, accounts: 1,
-		rules: 10, concurrency: 4, seed: 9, repoke: 500 * time.Millisecond, giveUp: 2 * time.Second, stall: 3 * time.Second,
+		rules: 10, concurrency: 4, seed: 9, repoke: 500 * time.Millisecond, giveUp: 2 * time.Second, stall: 15 * time.Second,
 		wait: time.Minute, logLevel: "info"})
 	require.NoError(t, err)
 	assert.True(t, res.OK(), "%+v", res)
