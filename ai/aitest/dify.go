@@ -101,6 +101,14 @@ func difyFromAPI(e *APIError) (int, string, string) {
 	return e.status(), code, e.Message
 }
 
+// writeDifyAPIError answers e in Dify's error shape, with e's Retry-After
+// headers.
+func writeDifyAPIError(w http.ResponseWriter, e *APIError) {
+	setRetryAfter(w.Header(), e.RetryAfter)
+	st, code, msg := difyFromAPI(e)
+	writeDifyError(w, st, code, msg)
+}
+
 // serveDify serves POST /v1/chat-messages, Dify's chat API.
 func (s *Server) serveDify(w http.ResponseWriter, r *http.Request) {
 	dr := &DifyRequest{Time: time.Now(), Header: r.Header.Clone()}
@@ -193,8 +201,7 @@ func (s *Server) serveDify(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	if fault != nil {
 		if s.wait(r.Context(), latency) {
-			st, code, msg := difyFromAPI(fault)
-			writeDifyError(rec, st, code, msg)
+			writeDifyAPIError(rec, fault)
 		}
 		return
 	}
@@ -215,8 +222,7 @@ func (s *Server) serveDify(w http.ResponseWriter, r *http.Request) {
 		if e == nil {
 			e = rep.StreamErr
 		}
-		st, code, msg := difyFromAPI(e)
-		writeDifyError(rec, st, code, msg)
+		writeDifyAPIError(rec, e)
 		return
 	}
 	if dr.Conversation == "" {

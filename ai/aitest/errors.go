@@ -114,17 +114,22 @@ func (e *APIError) body() wireErrorBody {
 // writeError answers e: its headers, status and OpenAI-shaped body.
 func writeError(w http.ResponseWriter, e *APIError) {
 	h := w.Header()
-	if e.RetryAfter > 0 {
-		secs := int64(math.Ceil(e.RetryAfter.Seconds()))
-		h.Set("Retry-After", strconv.FormatInt(secs, 10))
-		if e.RetryAfter%time.Second != 0 {
-			ms := int64(math.Ceil(float64(e.RetryAfter) / float64(time.Millisecond)))
-			h.Set("Retry-After-Ms", strconv.FormatInt(ms, 10))
-		}
-	}
+	setRetryAfter(h, e.RetryAfter)
 	b, _ := json.Marshal(wireError{Error: e.body()})
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(b)+1))
 	w.WriteHeader(e.status())
 	_, _ = w.Write(append(b, '\n'))
+}
+
+// setRetryAfter sets Retry-After (whole seconds, rounded up) and, for a
+// fraction of a second, Retry-After-Ms.
+func setRetryAfter(h http.Header, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	h.Set("Retry-After", strconv.FormatInt(int64(math.Ceil(d.Seconds())), 10))
+	if d%time.Second != 0 {
+		h.Set("Retry-After-Ms", strconv.FormatInt(int64(math.Ceil(float64(d)/float64(time.Millisecond))), 10))
+	}
 }
