@@ -181,22 +181,12 @@ func (s *Server) serveDify(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s.mu.Lock()
-	if dr.ConversationID != "" {
-		if owner, ok := s.dify.convs[dr.ConversationID]; !ok || owner != dr.User {
-			s.mu.Unlock()
-			writeDifyError(rec, http.StatusNotFound, "not_found", "Conversation Not Exists.")
-			return
-		}
-		dr.Conversation = dr.ConversationID
-	}
 	var fault *APIError
 	if len(s.faults) > 0 {
 		f := s.faults[0]
 		s.faults = s.faults[1:]
 		fault = &f
 	}
-	s.seq++
-	seq := s.seq
 	latency, chunkDelay := s.latency, s.chunkDelay
 	s.mu.Unlock()
 	if fault != nil {
@@ -205,6 +195,18 @@ func (s *Server) serveDify(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	s.mu.Lock()
+	if dr.ConversationID != "" {
+		if owner, ok := s.dify.convs[dr.ConversationID]; !ok || owner != dr.User {
+			s.mu.Unlock()
+			writeDifyError(rec, http.StatusNotFound, "not_found", "Conversation Not Exists.")
+			return
+		}
+		dr.Conversation = dr.ConversationID
+	}
+	s.seq++
+	seq := s.seq
+	s.mu.Unlock()
 
 	rep := s.nextReply(&Request{Time: dr.Time, Path: r.URL.Path, Header: dr.Header, Body: body, Model: "dify",
 		Messages: []Message{{Role: "user", Content: dr.Query}}, Stream: dr.ResponseMode == "streaming",

@@ -196,4 +196,10 @@ func TestDifyFaults(t *testing.T) {
 	assert.Empty(t, srv.DifyConversations(), "a failed request creates no conversation")
 	r = post(t, srv, "/v1/chat-messages", difyBody(t, nil))
 	assert.Equal(t, http.StatusOK, r.Status)
+
+	srv.FailNext(1, http.StatusInternalServerError)
+	r = post(t, srv, "/v1/chat-messages", difyBody(t, map[string]any{"conversation_id": "unknown"}))
+	assert.Equal(t, http.StatusInternalServerError, r.Status, "a fault answers before the conversation is looked up")
+	r = post(t, srv, "/v1/chat-messages", difyBody(t, map[string]any{"conversation_id": "unknown"}))
+	assert.Equal(t, http.StatusNotFound, r.Status)
 }

@@ -99,8 +99,13 @@
 // Exists.","status":404}, and an empty one a 400 (as Dify 1.11 does).
 // Streamed answers are "message" events (or "agent_message",
 // [WithDifyAgent]) then "message_end" with the usage, or an "error" event
-// for a [Reply] with StreamErr. [Server.ForgetDifyConversation] deletes a
-// conversation; [Server.DifyRequests] records the requests.
+// for a [Reply] with StreamErr. Replies come from the same scripts as chat
+// completions (a Dify request's conversation for [Server.Script] is its
+// `user`; the default function sees a [Request] with the query as its one
+// user message and Model "dify"); a Reply's tool calls and reasoning are
+// not sent. [Server.ForgetDifyConversation] deletes a conversation;
+// [Server.DifyRequests] records the requests, apart from
+// [Server.Requests].
 //
 // # Concurrency
 //

@@ -13,8 +13,10 @@ import (
 )
 
 // A Request is one chat completion request as the server decoded it, kept
-// for assertions ([Server.Requests]). Requests the server could not decode
-// are kept too, with only Time, Path, Header, Body and Status set.
+// for assertions ([Server.Requests]). Requests the server refused are kept
+// too, with the fields it had decoded before it found the error (Time,
+// Path, Header and Status always; Body once it was read; Conversation only
+// for a body that decoded entirely).
 type Request struct {
 	// Time is when the request arrived (time.Now; the fake clock inside a
 	// testing/synctest bubble).

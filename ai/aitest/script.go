@@ -1,6 +1,7 @@
 package aitest
 
 import (
+	"cmp"
 	"maps"
 	"slices"
 	"time"
@@ -186,15 +187,7 @@ func (s *Server) AddModel(m Model) {
 func (s *Server) Models() []Model {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.SortedFunc(maps.Values(s.models), func(a, b Model) int {
-		switch {
-		case a.ID < b.ID:
-			return -1
-		case a.ID > b.ID:
-			return 1
-		}
-		return 0
-	})
+	return slices.SortedFunc(maps.Values(s.models), func(a, b Model) int { return cmp.Compare(a.ID, b.ID) })
 }
 
 // Requests returns every chat completion request recorded so far, in
@@ -212,7 +205,7 @@ func (s *Server) RequestsFor(conversation string) []*Request {
 	defer s.mu.Unlock()
 	var out []*Request
 	for _, r := range s.requests {
-		if r.Conversation == conversation && r.Model != "" {
+		if r.Conversation == conversation {
 			out = append(out, r)
 		}
 	}

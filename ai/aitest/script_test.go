@@ -75,6 +75,14 @@ func TestFailNextConsumesNoScript(t *testing.T) {
 		statuses = append(statuses, r.Status)
 	}
 	assert.Equal(t, []int{503, 503, 200}, statuses)
+
+	srv.FailNext(1, http.StatusBadGateway)
+	p := params("q")
+	p.Model = "no-such-model"
+	_, err = c.Chat.Completions.New(t.Context(), p)
+	var apierr *openai.Error
+	require.ErrorAs(t, err, &apierr)
+	assert.Equal(t, http.StatusBadGateway, apierr.StatusCode, "a fault answers before the model check")
 }
 
 func TestScriptedRepliesAreConsumedOnce(t *testing.T) {
