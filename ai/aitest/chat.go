@@ -69,7 +69,8 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 	if rep.ChunkDelay > 0 {
 		chunkDelay = rep.ChunkDelay
 	}
-	if !s.wait(r.Context(), latency) {
+	streamed := req.Stream && rep.Err == nil
+	if !streamed && !s.wait(r.Context(), latency) {
 		return
 	}
 	if rep.Err != nil {
@@ -81,8 +82,8 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ans := s.answer(req, rep)
-	if req.Stream {
-		s.stream(rec, r, req, rep, ans, chunkDelay)
+	if streamed {
+		s.stream(rec, r, req, rep, ans, latency, chunkDelay)
 	} else {
 		writeJSON(rec, http.StatusOK, ans.completion())
 	}
@@ -295,19 +296,27 @@ func (a answer) chunk(delta *wireOut, finish string) wireCompletion {
 		Choices: []wireChoice{c}, SystemFingerprint: "fp_aitest"}
 }
 
-// stream writes the answer as SSE frames: a role chunk, reasoning deltas,
+// stream writes the headers, waits latency, then writes the answer as SSE
+// frames, delay apart: a role chunk, reasoning deltas,
 // content deltas, tool call deltas, the finish chunk, a usage chunk when
 // asked for, then [DONE]; or, with StreamErr, an error frame after the
 // content.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, req *Request, rep Reply, a answer, delay time.Duration) {
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, req *Request, rep Reply, a answer, latency, delay time.Duration) {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
 	flusher, _ := w.(http.Flusher)
+	if flusher != nil {
+		flusher.Flush()
+	}
 	first := true
 	send := func(v any) bool {
-		if !first && !s.wait(r.Context(), delay) {
+		d := delay
+		if first {
+			d = latency
+		}
+		if !s.wait(r.Context(), d) {
 			return false
 		}
 		first = false

@@ -217,7 +217,8 @@ func (s *Server) serveDify(w http.ResponseWriter, r *http.Request) {
 	if rep.ChunkDelay > 0 {
 		chunkDelay = rep.ChunkDelay
 	}
-	if !s.wait(r.Context(), latency) {
+	streamed := dr.ResponseMode == "streaming" && rep.Err == nil && rep.StreamErr == nil
+	if !streamed && !s.wait(r.Context(), latency) {
 		return
 	}
 	if e := rep.Err; e != nil || (rep.StreamErr != nil && dr.ResponseMode == "blocking") {
@@ -261,9 +262,14 @@ func (s *Server) serveDify(w http.ResponseWriter, r *http.Request) {
 
 	rec.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
 	rec.WriteHeader(http.StatusOK)
+	rec.Flush()
 	first := true
 	send := func(v any) bool {
-		if !first && !s.wait(r.Context(), chunkDelay) {
+		d := chunkDelay
+		if first {
+			d = latency
+		}
+		if !s.wait(r.Context(), d) {
 			return false
 		}
 		first = false

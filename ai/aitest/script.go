@@ -43,8 +43,10 @@ type Reply struct {
 	// blocking request gets it as an HTTP error, like Err.
 	StreamErr *APIError
 
-	// Latency delays the answer (before its first byte); zero uses
-	// [Server.SetLatency]'s.
+	// Latency delays the answer: an error or a blocking answer before its
+	// first byte; a stream after its headers, before its first chunk (the
+	// time to first token, as real providers behave: the SDK's NewStreaming
+	// returns, then the first Next waits). Zero uses [Server.SetLatency]'s.
 	Latency time.Duration
 	// ChunkDelay delays every streamed chunk after the first; zero uses
 	// [Server.SetChunkDelay]'s.
@@ -157,8 +159,9 @@ func (s *Server) FailNextWith(n int, e APIError) {
 	}
 }
 
-// SetLatency delays every answer by d before its first byte, unless its
-// Reply sets Latency. The delay uses the time package's timers (the fake
+// SetLatency delays every answer by d, unless its Reply sets Latency (see
+// [Reply].Latency: a stream's headers come at once, its first chunk after
+// d). The delay uses the time package's timers (the fake
 // clock in a testing/synctest bubble) and ends early, failing the request,
 // when its context is cancelled or the server closes.
 func (s *Server) SetLatency(d time.Duration) {

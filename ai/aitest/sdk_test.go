@@ -562,3 +562,32 @@ func TestErrorsIsUsableAsError(t *testing.T) {
 	assert.Equal(t, "aitest: HTTP 503: The engine is currently overloaded, please try again later.", err.Error())
 	assert.True(t, errors.As(err, new(*aitest.APIError)))
 }
+
+// TestTimeToFirstToken: a stream's headers come at once and its first chunk
+// after the latency, so a first-token watchdog that cancels the context
+// ends the stream with the context's error.
+func TestTimeToFirstToken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := aitest.NewUnstartedServer()
+		defer srv.Close()
+		c := inProcess(srv)
+		srv.Enqueue(aitest.Reply{Text: "hi", Latency: 8 * time.Second}, aitest.Reply{Text: "slow", Latency: time.Minute})
+
+		start := time.Now()
+		s := c.Chat.Completions.NewStreaming(t.Context(), params("q"))
+		assert.Zero(t, time.Since(start), "NewStreaming returns with the headers")
+		require.Len(t, srv.Requests(), 1)
+		assert.Equal(t, http.StatusOK, srv.Requests()[0].Status)
+		require.True(t, s.Next())
+		assert.Equal(t, 8*time.Second, time.Since(start), "the first chunk comes after the latency")
+		require.NoError(t, s.Close())
+
+		ctx, cancel := context.WithCancel(t.Context())
+		s = c.Chat.Completions.NewStreaming(ctx, params("q"))
+		defer s.Close()
+		time.AfterFunc(20*time.Second, cancel) // the watchdog
+		assert.False(t, s.Next())
+		require.ErrorIs(t, s.Err(), context.Canceled)
+		assert.Equal(t, 28*time.Second, time.Since(start))
+	})
+}

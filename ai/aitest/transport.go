@@ -54,7 +54,7 @@ func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 	sr.RemoteAddr = "127.0.0.1:0"
 
 	pr, pw := io.Pipe()
-	w := &pipeWriter{header: make(http.Header), pw: pw, ready: make(chan struct{})}
+	w := &pipeWriter{header: make(http.Header), pw: pw, ctx: ctx, ready: make(chan struct{})}
 	go func() {
 		defer func() {
 			closeBody()
@@ -68,7 +68,9 @@ func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
 		_ = pr.CloseWithError(ctx.Err())
 		return nil, ctx.Err()
 	}
-	stop := context.AfterFunc(ctx, func() { _ = pr.CloseWithError(ctx.Err()) })
+	// A cancelled context fails the body's reads with its error (as
+	// net/http's transport does) and the handler's writes.
+	stop := context.AfterFunc(ctx, func() { _ = pw.CloseWithError(ctx.Err()) })
 	return &http.Response{
 		Status:        strconv.Itoa(w.status) + " " + http.StatusText(w.status),
 		StatusCode:    w.status,
@@ -97,6 +99,7 @@ type pipeWriter struct {
 	sent   http.Header
 	status int
 	pw     *io.PipeWriter
+	ctx    context.Context
 	once   sync.Once
 	ready  chan struct{}
 }
@@ -119,9 +122,11 @@ func (w *pipeWriter) Write(p []byte) (int, error) {
 // Flush publishes the status; the pipe itself does not buffer.
 func (w *pipeWriter) Flush() { w.WriteHeader(http.StatusOK) }
 
+// finish ends the body: at EOF, or with the context's error when the
+// handler ended because the request was cancelled.
 func (w *pipeWriter) finish() {
 	w.WriteHeader(http.StatusOK)
-	_ = w.pw.Close()
+	_ = w.pw.CloseWithError(w.ctx.Err())
 }
 
 // pipeBody is the response body: closing it ends the handler's writes.
