@@ -358,6 +358,11 @@ func TestSDKErrors(t *testing.T) {
 		{name: "429", setup: func(s *aitest.Server) { s.FailNext(3, 429) }, status: 429, code: "rate_limit_exceeded", attempts: 3},
 		{name: "500", setup: func(s *aitest.Server) { s.FailNext(3, 500) }, status: 500, attempts: 3},
 		{name: "503", setup: func(s *aitest.Server) { s.FailNext(3, 503) }, status: 503, attempts: 3},
+		{name: "403", setup: func(s *aitest.Server) { s.FailNext(3, 403) }, status: 403, code: "unsupported_country_region_territory", attempts: 1},
+		{name: "408", setup: func(s *aitest.Server) { s.FailNext(3, 408) }, status: 408, attempts: 3},
+		{name: "409", setup: func(s *aitest.Server) { s.FailNext(3, 409) }, status: 409, attempts: 3},
+		{name: "422", setup: func(s *aitest.Server) { s.FailNext(3, 422) }, status: 422, attempts: 1},
+		{name: "502", setup: func(s *aitest.Server) { s.FailNext(3, 502) }, status: 502, attempts: 3},
 		{name: "scripted 503 then success", setup: func(s *aitest.Server) { s.Enqueue(aitest.Fail(503), aitest.Text("ok")) }, attempts: 2},
 	}
 	for _, tt := range tests {
