@@ -23,6 +23,7 @@ var forbidden = map[string][]string{
 	"bot/middleware":      {mod + "kf/kftest", mod + "router", mod + "rules", mod + "storage/badgerstore", "github.com/gorilla", "github.com/expr-lang", "go.yaml.in", "github.com/dgraph-io"},
 	"router":              {mod + "kf/kftest", mod + "bot", mod + "rules", mod + "storage", "github.com/expr-lang", "go.yaml.in", "github.com/dgraph-io"},
 	"rules":               {mod + "kf/kftest", mod + "router", mod + "storage/badgerstore", "github.com/gorilla", "github.com/dgraph-io"},
+	"ai/aitest":           {mod, "github.com/"},
 }
 
 func TestImportDirection(t *testing.T) {
