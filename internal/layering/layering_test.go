@@ -11,18 +11,19 @@ import (
 const mod = "github.com/kfbot/kfbot/"
 
 // forbidden lists, per package, import paths (prefixes) that must not appear among its
-// dependencies, direct or indirect.
+// dependencies, direct or indirect. The model SDK (github.com/openai) belongs to package ai
+// alone.
 var forbidden = map[string][]string{
 	"kf/syncmsg":          {mod, "github.com/"},
 	"storage":             {mod, "github.com/"},
 	"kf/callback":         {mod, "github.com/"},
 	"kf":                  {mod + "bot", mod + "router", mod + "rules", mod + "storage", "github.com/"},
 	"kf/kftest":           {mod + "kf", mod + "bot", mod + "router", mod + "rules", mod + "storage", "github.com/"},
-	"storage/badgerstore": {mod + "bot", mod + "kf", mod + "router", mod + "rules"},
-	"bot":                 {mod + "kf/kftest", mod + "router", mod + "rules", mod + "storage/badgerstore", "github.com/gorilla", "github.com/expr-lang", "go.yaml.in", "github.com/dgraph-io"},
-	"bot/middleware":      {mod + "kf/kftest", mod + "router", mod + "rules", mod + "storage/badgerstore", "github.com/gorilla", "github.com/expr-lang", "go.yaml.in", "github.com/dgraph-io"},
-	"router":              {mod + "kf/kftest", mod + "bot", mod + "rules", mod + "storage", "github.com/expr-lang", "go.yaml.in", "github.com/dgraph-io"},
-	"rules":               {mod + "kf/kftest", mod + "router", mod + "storage/badgerstore", "github.com/gorilla", "github.com/dgraph-io"},
+	"storage/badgerstore": {mod + "bot", mod + "kf", mod + "router", mod + "rules", "github.com/openai"},
+	"bot":                 {mod + "kf/kftest", mod + "router", mod + "rules", mod + "storage/badgerstore", "github.com/gorilla", "github.com/expr-lang", "go.yaml.in", "github.com/dgraph-io", "github.com/openai"},
+	"bot/middleware":      {mod + "kf/kftest", mod + "router", mod + "rules", mod + "storage/badgerstore", "github.com/gorilla", "github.com/expr-lang", "go.yaml.in", "github.com/dgraph-io", "github.com/openai"},
+	"router":              {mod + "kf/kftest", mod + "bot", mod + "rules", mod + "storage", "github.com/expr-lang", "go.yaml.in", "github.com/dgraph-io", "github.com/openai"},
+	"rules":               {mod + "kf/kftest", mod + "router", mod + "storage/badgerstore", "github.com/gorilla", "github.com/dgraph-io", "github.com/openai"},
 	"ai/aitest":           {mod, "github.com/"},
 }
 
