@@ -237,7 +237,11 @@ func (b *Bot) observeMessage(s *storage.Session, msg syncmsg.Message, h *syncmsg
 	case syncmsg.OriginServicer:
 		// A person typed in the WeCom client: the bot keeps out.
 		s.ServicerLast = sent
-		b.setHuman(s, h, false, sent, "a servicer wrote in the conversation")
+		if s.Human {
+			s.Pooled = false // the servicer who writes holds it; their idle clock restarts
+		} else {
+			b.setHuman(s, h, false, sent, "a servicer wrote in the conversation")
+		}
 	}
 	if e, ok := msg.(*syncmsg.SessionStatusChange); ok {
 		switch e.ChangeType {
@@ -246,7 +250,6 @@ func (b *Bot) observeMessage(s *storage.Session, msg syncmsg.Message, h *syncmsg
 		default:
 			// Picked up from the pool, transferred, re-entered: a servicer holds it from now.
 			b.setHuman(s, h, false, sent, fmt.Sprintf("session_status_change %d", e.ChangeType))
-			s.HumanSince = sent
 		}
 	}
 }

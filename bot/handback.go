@@ -127,15 +127,15 @@ func (b *Bot) Handback() Handback {
 // global middleware and routes registered with [Bot.HandleHuman] see it.
 func (c *Context) HumanOwned() bool { return c.human }
 
-// setHuman records that a person (or the pool, when pooled) owns s, since at unless a
-// person owned it already; it logs and reports the change of hands.
+// setHuman records that a person (or the pool, when pooled) holds s from at: a new
+// holder, whose pool and idle timeouts count from then. It logs and reports a change of
+// hands when the bot owned s.
 func (b *Bot) setHuman(s *storage.Session, h *syncmsg.Header, pooled bool, at time.Time, why string) {
-	s.Pooled = pooled
-	if s.Human {
-		return
+	wasHuman := s.Human
+	s.Human, s.Pooled, s.HumanSince = true, pooled, at
+	if !wasHuman {
+		b.ownershipChanged(h.OpenKFID, h.ExternalUserID, h.MsgID, true, why)
 	}
-	s.Human, s.HumanSince = true, at
-	b.ownershipChanged(h.OpenKFID, h.ExternalUserID, h.MsgID, true, why)
 }
 
 // setBot records that the bot owns s again, logging and reporting the change of hands.

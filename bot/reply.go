@@ -320,7 +320,6 @@ func (c *Context) transfer(state kf.ServiceState, servicer string) (string, erro
 				why = "the bot handed it to servicer " + servicer
 			}
 			c.bot.setHuman(s, c.head, state == kf.StatePool, c.bot.opts.now(), why)
-			s.HumanSince = c.bot.opts.now()
 		}
 	}
 	return resp.MsgCode, nil
