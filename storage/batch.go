@@ -23,6 +23,11 @@ type Batch struct {
 	Pending []string
 	// DedupTTL is the TTL of Seen, Sent and Pending (≤ 0: [DefaultDedupTTL]).
 	DedupTTL time.Duration
+	// Park are inbox entries to write, for DedupTTL (only stores that implement
+	// [InboxStore] take them; see [CheckInboxEntry]).
+	Park []InboxEntry
+	// Unpark are inbox entries to remove, named by Conversation and Seq.
+	Unpark []InboxEntry
 	// Cursor, when not nil, is saved as [CursorStore.SetCursor] saves it, in the same
 	// atomic write as the rest, so a page's cursor never lands without its effects.
 	Cursor *CursorUpdate
@@ -87,6 +92,11 @@ func CheckBatch(b *Batch) error {
 			if id == "" {
 				return errEmptyID
 			}
+		}
+	}
+	for i := range b.Park {
+		if err := CheckInboxEntry(&b.Park[i]); err != nil {
+			return err
 		}
 	}
 	if b.SessionTTL <= 0 {

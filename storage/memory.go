@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -34,6 +35,14 @@ type Memory struct {
 	sends    table[string, SendState]
 	leases   table[string, Lease]
 	turns    table[Conversation, *transcript] // expires with its last turn
+	inbox    table[inboxKey, InboxEntry]      // Message never mutated
+	memos    table[string, []byte]            // never mutated
+}
+
+// inboxKey names an [InboxEntry] in [Memory].
+type inboxKey struct {
+	conv Conversation
+	seq  uint64
 }
 
 // sweepStep is how many entries of each kind a write looks at for expiry: an entry is gone
@@ -56,6 +65,8 @@ func NewMemory(opts ...MemoryOption) *Memory {
 		sends:    newTable[string, SendState](),
 		leases:   newTable[string, Lease](),
 		turns:    newTable[Conversation, *transcript](),
+		inbox:    newTable[inboxKey, InboxEntry](),
+		memos:    newTable[string, []byte](),
 	}
 	for _, o := range opts {
 		o(m)
@@ -66,6 +77,7 @@ func NewMemory(opts ...MemoryOption) *Memory {
 var (
 	_ Store           = (*Memory)(nil)
 	_ TranscriptStore = (*Memory)(nil)
+	_ InboxStore      = (*Memory)(nil)
 )
 
 // lock takes the mutex unless ctx is done or the store is closed; on success the caller
@@ -89,6 +101,8 @@ func (m *Memory) wrote(now time.Time) {
 	m.sends.sweep(now, sweepStep)
 	m.leases.sweep(now, sweepStep)
 	m.turns.sweep(now, sweepStep)
+	m.inbox.sweep(now, sweepStep)
+	m.memos.sweep(now, sweepStep)
 }
 
 // Cursor implements [CursorStore].
@@ -332,6 +346,13 @@ func (m *Memory) Apply(ctx context.Context, b *Batch) error {
 	for _, id := range b.Pending {
 		m.sends.put(id, SendPending, now.Add(b.DedupTTL))
 	}
+	for _, e := range b.Park {
+		e.Message = bytes.Clone(e.Message)
+		m.inbox.put(inboxKey{e.Conversation, e.Seq}, e, now.Add(b.DedupTTL))
+	}
+	for _, e := range b.Unpark {
+		m.inbox.del(inboxKey{e.Conversation, e.Seq})
+	}
 	if c := b.Cursor; c != nil {
 		m.setCursorLocked(c.Account, c.Cursor)
 	}
@@ -393,4 +414,58 @@ func (m *Memory) BeginSend(ctx context.Context, msgID string, ttl time.Duration)
 	m.sends.put(msgID, SendPending, now.Add(ttl))
 	m.wrote(now)
 	return SendNone, nil
+}
+
+// Inbox implements [InboxStore]. It looks at every entry of the store, which the
+// engine asks once per account when it starts pulling it.
+func (m *Memory) Inbox(ctx context.Context, a Account) ([]InboxEntry, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	now := m.now()
+	var out []InboxEntry
+	for k := range m.inbox.m {
+		if k.conv.CorpID != a.CorpID || k.conv.OpenKFID != a.OpenKFID {
+			continue
+		}
+		if e, ok := m.inbox.get(k, now); ok {
+			e.Message = bytes.Clone(e.Message)
+			out = append(out, e)
+		}
+	}
+	m.mu.Unlock()
+	SortInbox(out)
+	return out, nil
+}
+
+// Memo implements [InboxStore].
+func (m *Memory) Memo(ctx context.Context, key string) ([]byte, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	v, ok := m.memos.get(key, m.now())
+	m.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("storage: memo %q: %w", key, ErrNotFound)
+	}
+	return bytes.Clone(v), nil
+}
+
+// PutMemo implements [InboxStore].
+func (m *Memory) PutMemo(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	if key == "" {
+		return errEmptyID
+	}
+	if ttl <= 0 {
+		ttl = DefaultDedupTTL
+	}
+	value = bytes.Clone(value)
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	now := m.now()
+	m.memos.put(key, value, now.Add(ttl))
+	m.wrote(now)
+	return nil
 }

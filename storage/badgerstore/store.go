@@ -580,6 +580,9 @@ func (s *Store) Apply(ctx context.Context, b *storage.Batch) error {
 				return err
 			}
 		}
+		if err := parkEntries(txn, b, now); err != nil {
+			return err
+		}
 		if c := b.Cursor; c != nil {
 			if c.Cursor == "" {
 				return txn.Delete(cursorKey(c.Account))
@@ -589,8 +592,8 @@ func (s *Store) Apply(ctx context.Context, b *storage.Batch) error {
 		return nil
 	})
 	if errors.Is(err, badger.ErrTxnTooBig) {
-		return fmt.Errorf("badgerstore: apply: %d sessions, %d processed ids, %d sends: %w (%w)",
-			len(b.Sessions), len(b.Seen), len(b.Sent)+len(b.Pending), storage.ErrBatchTooBig, err)
+		return fmt.Errorf("badgerstore: apply: %d sessions, %d processed ids, %d sends, %d inbox entries: %w (%w)",
+			len(b.Sessions), len(b.Seen), len(b.Sent)+len(b.Pending), len(b.Park)+len(b.Unpark), storage.ErrBatchTooBig, err)
 	}
 	if err != nil {
 		return fmt.Errorf("badgerstore: apply: %w", err)
