@@ -64,6 +64,7 @@ type Bot struct {
 	workers *workers   // handle conversations, at most WithConcurrency at once
 	done    *doneMarks // done marks of confirmed sends, written in batches while running
 	owners  *watcher   // deadlines of the conversations people own (see Handback)
+	lanes   *lanes     // conversations whose handling was deferred (Context.Defer)
 
 	profiles profiles // customer profile fetching (see Context.Customer)
 }
@@ -118,6 +119,7 @@ func New(client Client, store storage.Store, opts ...Option) (*Bot, error) {
 		workers:  newWorkers(o.concurrency),
 		done:     newDoneMarks(),
 		owners:   newWatcher(),
+		lanes:    newLanes(),
 	}
 	up, _ := client.(Uploader)
 	b.media = NewMediaCache(up, o.now)
@@ -356,6 +358,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		b.pullers.Wait()
+		b.lanes.wait()
 		poll.Wait()
 		close(done)
 	}()

@@ -32,6 +32,10 @@ type msgState struct {
 	values  []keyValue     // Context.Set
 	sent    []string       // send-log keys of the sends confirmed for this message, to mark done
 	turns   []storage.Turn // the replies sent, for the transcript (WithTranscripts)
+
+	part     *conversation // the part the message belongs to
+	lane     *laneRun      // set when the message is handled on its lane
+	deferred bool          // Context.Defer moved it to its lane
 }
 
 type keyValue struct{ key, value any }

@@ -113,6 +113,12 @@ func (b *Bot) handleConversation(stop, work context.Context, root HandlerFunc, c
 			c.fail()
 			return false
 		}
+		if c.deferred {
+			// The rest of the conversation goes to its lane, which owns the session from now.
+			c.session = sess.Clone()
+			b.park(stop, work, root, c, i, sess)
+			return true
+		}
 	}
 	c.session = sess.Clone()
 	return true
@@ -161,17 +167,27 @@ func (b *Bot) handleMessage(work context.Context, root HandlerFunc, part *conver
 			}
 			human = sess.Human
 		}
-		if !human {
+		if !human && !part.observed {
 			// A person's conversation is theirs: the customer's messages change nothing
 			// of the bot's (counters, reply window).
 			b.observeMessage(sess, msg, h, part)
 		}
 	}
 
-	c := &Context{ctx: work, bot: b, msg: msg, head: h, state: &msgState{session: sess, start: st}, human: human}
+	c := &Context{ctx: work, bot: b, msg: msg, head: h, state: &msgState{session: sess, start: st, part: part, lane: part.run}, human: human}
 	start := b.opts.now()
-	b.opts.observer.Message(h.MsgType, h.EventType)
+	if part.run == nil {
+		b.opts.observer.Message(h.MsgType, h.EventType) // a parked message was counted on its page
+	}
 	herr = b.runHandler(root, c)
+	if c.state.deferred {
+		// Handled on its conversation's lane: counted, recorded and reported there.
+		if herr != nil {
+			b.handleError(c, herr)
+		}
+		part.deferred = true
+		return true, nil
+	}
 	if _, nop := b.opts.observer.(NopObserver); !nop {
 		b.opts.observer.Handled(b.opts.now().Sub(start), herr)
 	}

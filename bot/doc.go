@@ -55,6 +55,16 @@
 //     on the next pass, while other conversations' work is recorded. A batch too big for
 //     the store is split between conversations, each conversation's writes staying
 //     together.
+//   - A handler that may take long defers its message ([Context.Defer]): the message,
+//     and every later one of its conversation until none is left, is parked in the
+//     store's inbox (storage.InboxStore) by its page's record, instead of being marked
+//     processed, and is handled on the conversation's lane; each is recorded processed
+//     in one write that removes its inbox entry. So a slow conversation never holds a
+//     page, its cursor or other conversations, and a crash finds what was parked at the
+//     next start, where it is handled before the account's first page. A parked
+//     message's replies are derived from its msgid like any other's; a non-deterministic
+//     answer is made exactly once by storing it before the first reply
+//     ([Context.Remember]) and looking for it first ([Context.Memo]).
 //   - Cold start: with no cursor yet, messages older than 5 minutes are skipped
 //     ([WithColdStartAge]), so a fresh deploy never answers days-old history.
 //

@@ -167,7 +167,8 @@ func WithPageLimit(n int) Option { return func(o *options) { o.pageLimit = n } }
 
 // WithRetryDelay sets the pause after a failed pass of an account: random, up to a ceiling
 // doubling per failure from base to max, reset by a success; a callback cuts it short but
-// not below base; at most 5 s while the disk is full. Default: 1 second, up to 1 minute.
+// not below base; at most 5 s while the disk is full. A deferred message that failed for
+// now is retried on its lane after the same pauses. Default: 1 second, up to 1 minute.
 func WithRetryDelay(base, max time.Duration) Option {
 	return func(o *options) { o.retryDelay, o.maxRetryDelay = base, max }
 }

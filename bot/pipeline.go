@@ -83,15 +83,22 @@ type conversation struct {
 	covered []string         // sends of the messages in marks: done marks only if it fails
 	sent    []string         // done sends to record whatever happens
 	turns   []storage.Turn   // transcript turns of the handled messages (WithTranscripts)
+	park    []storage.InboxEntry // messages parked on the conversation's lane (see lanes.go)
+	unpark  []storage.InboxEntry // inbox entries its handling removes (a lane's part)
+
+	deferred bool     // the handler of its last handled message deferred it (Context.Defer)
+	observed bool     // a lane's part: its message was counted in the session when parked
+	run      *laneRun // a lane's part: the run it belongs to
 }
 
 // convState is a conversation with parts queued or not yet committed.
 type convState struct {
-	queue   []*conversation
-	running bool             // a worker is taking parts off queue
-	session *storage.Session // the live session (nil for messages without a customer)
-	last    *page            // the newest page with a part of it
-	failed  bool             // a part failed: later parts wait for the next pass
+	queue    []*conversation
+	running  bool             // a worker is taking parts off queue
+	session  *storage.Session // the live session (nil for messages without a customer)
+	last     *page            // the newest page with a part of it
+	failed   bool             // a part failed: later parts wait for the next pass
+	loadedAt uint64           // the lanes' clock when its session was read (see lanes.enter)
 }
 
 func (b *Bot) newPipe(stop, work context.Context, id string) *pipe {
@@ -184,6 +191,10 @@ func (p *pipe) hold() error {
 		cur, err := b.store.Cursor(p.work, p.acct)
 		if err != nil {
 			return fmt.Errorf("bot: load cursor for %s: %w", p.id, err)
+		}
+		// Messages parked before a restart go before the account's first page.
+		if err := b.recoverInbox(p.stop, p.work, p.root, p.acct); err != nil {
+			return fmt.Errorf("bot: read the inbox of parked messages for %s: %w", p.id, err)
 		}
 		p.cursor, p.loaded = cur, true
 		p.mu.Lock()
@@ -287,6 +298,7 @@ func (p *pipe) close() error {
 	p.mu.Lock()
 	p.forgetLocked() // and write the sessions
 	p.mu.Unlock()
+	p.b.lanes.forgetHandovers(p.id) // the next page reads what lanes recorded
 	return err
 }
 
@@ -350,6 +362,7 @@ func (p *pipe) queue(pg *page) bool {
 	// keeps it), and list what only the store knows: the processed and attempt marks of
 	// msgids no page in flight has, the sessions of conversations no page in flight has.
 	look := &storage.Lookup{}
+	stamp := b.lanes.tick()
 	states := make([]*convState, len(pg.convs))
 	loadAt := make([]int, len(pg.convs)) // index into look.Sessions, or -1
 	p.mu.Lock()
@@ -370,7 +383,7 @@ func (p *pipe) queue(pg *page) bool {
 		st := p.convs[c.key]
 		loadAt[j] = -1
 		if st == nil {
-			st = &convState{}
+			st = &convState{loadedAt: stamp}
 			p.convs[c.key] = st
 			if c.conv.ExternalUserID != "" {
 				loadAt[j] = len(look.Sessions)
@@ -447,7 +460,7 @@ func (p *pipe) run(st *convState) {
 		skip := st.failed || p.stop.Err() != nil
 		p.mu.Unlock()
 
-		ok := !skip && p.b.handleConversation(p.stop, p.work, p.root, c, st.session)
+		ok := !skip && (p.b.lanes.enter(c, st) || p.b.handleConversation(p.stop, p.work, p.root, c, st.session))
 
 		p.mu.Lock()
 		if !ok {
@@ -544,8 +557,10 @@ func (b *Bot) applyParts(ctx context.Context, parts []*conversation, cursor *sto
 		}
 		batch.Seen = append(batch.Seen, c.marks...)
 		batch.Sent = append(batch.Sent, c.sent...)
+		batch.Park = append(batch.Park, c.park...)
+		batch.Unpark = append(batch.Unpark, c.unpark...)
 	}
-	if len(batch.Sessions)+len(batch.Seen)+len(batch.Sent) == 0 && cursor == nil {
+	if len(batch.Sessions)+len(batch.Seen)+len(batch.Sent)+len(batch.Park)+len(batch.Unpark) == 0 && cursor == nil {
 		return nil
 	}
 	err := b.store.Apply(ctx, batch)

@@ -276,6 +276,7 @@ func (b *Bot) Pull(ctx context.Context, openKFID string) error {
 	if werr := p.close(); err == nil {
 		err = werr
 	}
+	b.lanes.wait() // the messages its pages deferred are answered too
 	if ctx.Err() != nil {
 		return nil
 	}
