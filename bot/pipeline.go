@@ -78,11 +78,11 @@ type conversation struct {
 	newestCustomer int64 // send_time of the newest customer message in the page
 
 	// What the worker leaves for the page's batch.
-	session *storage.Session // a snapshot after the part, nil unless it fully succeeded
-	marks   []string         // processed-mark keys, nil unless it fully succeeded
-	covered []string         // sends of the messages in marks: done marks only if it fails
-	sent    []string         // done sends to record whatever happens
-	turns   []storage.Turn   // transcript turns of the handled messages (WithTranscripts)
+	session *storage.Session     // a snapshot after the part, nil unless it fully succeeded
+	marks   []string             // processed-mark keys, nil unless it fully succeeded
+	covered []string             // sends of the messages in marks: done marks only if it fails
+	sent    []string             // done sends to record whatever happens
+	turns   []storage.Turn       // transcript turns of the handled messages (WithTranscripts)
 	park    []storage.InboxEntry // messages parked on the conversation's lane (see lanes.go)
 	unpark  []storage.InboxEntry // inbox entries its handling removes (a lane's part)
 
