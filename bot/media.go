@@ -13,8 +13,11 @@ import (
 var ErrNoMedia = errors.New("bot: this message carries no medium (only image, voice, video and file messages do)")
 
 // MediaID returns the media_id of an image, voice, video or file message, or "".
-func (c *Context) MediaID() string {
-	switch m := c.msg.(type) {
+func (c *Context) MediaID() string { return MediaIDOf(c.msg) }
+
+// MediaIDOf returns the media_id of an image, voice, video or file message, or "".
+func MediaIDOf(msg syncmsg.Message) string {
+	switch m := msg.(type) {
 	case *syncmsg.Image:
 		return m.MediaID
 	case *syncmsg.Voice:

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/kfbot/kfbot/ai"
 	"github.com/kfbot/kfbot/bot"
 	"github.com/kfbot/kfbot/kf/syncmsg"
 	"github.com/kfbot/kfbot/router"
@@ -38,6 +39,12 @@ type metrics struct {
 	rulesReloads *prometheus.CounterVec
 	rulesLoaded  prometheus.Gauge
 	ready        prometheus.Gauge
+
+	aiTokens   *prometheus.CounterVec
+	aiAnswers  *prometheus.CounterVec
+	aiSeconds  *prometheus.HistogramVec
+	aiTools    *prometheus.CounterVec
+	aiHandoffs *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -101,6 +108,27 @@ func newMetrics() *metrics {
 			Name: "kfbot_ready",
 			Help: "1 while the bot runs and serves callbacks, else 0.",
 		}),
+		aiTokens: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kfbot_ai_tokens_total",
+			Help: "Tokens the model read (direction in) and wrote (out), by model.",
+		}, []string{"model", "direction"}),
+		aiAnswers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kfbot_ai_answers_total",
+			Help: "Model answers, by model and outcome (ok, timeout, error, replayed, refused).",
+		}, []string{"model", "outcome"}),
+		aiSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "kfbot_ai_answer_seconds",
+			Help:    "Time a model took to answer (tool calls included), by model.",
+			Buckets: []float64{0.25, 0.5, 1, 2, 4, 8, 15, 30, 60},
+		}, []string{"model"}),
+		aiTools: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kfbot_ai_tool_calls_total",
+			Help: "Tool calls by the model, by tool and outcome (ok, error, refused).",
+		}, []string{"tool", "outcome"}),
+		aiHandoffs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kfbot_ai_handoffs_total",
+			Help: "Conversations the model handed to a person, by reason (tool or failure).",
+		}, []string{"reason"}),
 	}
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name:        "kfbot_build_info",
@@ -110,6 +138,7 @@ func newMetrics() *metrics {
 	build.Set(1)
 	m.reg.MustRegister(m.callbacks, m.pulls, m.pulledItems, m.pullLag, m.messages, m.duplicates,
 		m.skipped, m.replies, m.refusals, m.ownership, m.handled, m.rulesReloads, m.rulesLoaded, m.ready, build,
+		m.aiTokens, m.aiAnswers, m.aiSeconds, m.aiTools, m.aiHandoffs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Series people alert on exist from the start, at 0.
 	m.callbacks.WithLabelValues(string(router.ResultNotified))
@@ -228,3 +257,25 @@ var _ bot.Observer = (*metrics)(nil)
 
 // errNotReady answers /readyz while the bot is starting or draining.
 var errNotReady = errors.New("kfbot: not ready")
+
+// aiObserver is the ai.Observer of the binary's assistant.
+type aiObserver struct{ m *metrics }
+
+// Answered implements ai.Observer.
+func (o aiObserver) Answered(model string, u ai.Usage, d time.Duration, outcome string) {
+	o.m.aiAnswers.WithLabelValues(model, outcome).Inc()
+	if outcome == "replayed" || outcome == "refused" {
+		return
+	}
+	o.m.aiTokens.WithLabelValues(model, "in").Add(float64(u.InputTokens))
+	o.m.aiTokens.WithLabelValues(model, "out").Add(float64(u.OutputTokens))
+	o.m.aiSeconds.WithLabelValues(model).Observe(d.Seconds())
+}
+
+// ToolCalled implements ai.Observer.
+func (o aiObserver) ToolCalled(name, outcome string) {
+	o.m.aiTools.WithLabelValues(name, outcome).Inc()
+}
+
+// HandedOff implements ai.Observer.
+func (o aiObserver) HandedOff(reason string) { o.m.aiHandoffs.WithLabelValues(reason).Inc() }
