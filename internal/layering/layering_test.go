@@ -11,8 +11,8 @@ import (
 const mod = "github.com/kfbot/kfbot/"
 
 // forbidden lists, per package, import paths (prefixes) that must not appear among its
-// dependencies, direct or indirect. The model SDK (github.com/openai) belongs to package ai
-// alone.
+// dependencies, direct or indirect. The model SDK (github.com/openai) belongs to package
+// ai/openaichat alone, so that package ai (which rules uses) links no SDK.
 var forbidden = map[string][]string{
 	"kf/syncmsg":          {mod, "github.com/"},
 	"storage":             {mod, "github.com/"},
@@ -25,6 +25,8 @@ var forbidden = map[string][]string{
 	"router":              {mod + "kf/kftest", mod + "bot", mod + "rules", mod + "storage", "github.com/expr-lang", "go.yaml.in", "github.com/dgraph-io", "github.com/openai"},
 	"rules":               {mod + "kf/kftest", mod + "router", mod + "storage/badgerstore", "github.com/gorilla", "github.com/dgraph-io", "github.com/openai"},
 	"ai/aitest":           {mod, "github.com/"},
+	"ai":                  {mod + "kf/kftest", mod + "router", mod + "rules", mod + "storage/badgerstore", "github.com/"},
+	"ai/openaichat":       {mod + "kf/kftest", mod + "router", mod + "rules", mod + "storage/badgerstore", "github.com/gorilla", "github.com/expr-lang", "go.yaml.in", "github.com/dgraph-io"},
 }
 
 func TestImportDirection(t *testing.T) {
@@ -53,6 +55,7 @@ func allowed(pkg, dep string) bool {
 		"bot":            {mod + "kf", mod + "storage"},
 		"bot/middleware": {mod + "kf", mod + "storage", mod + "bot"},
 		"router":         {mod + "kf/callback"},
+		"ai":             {mod + "bot", mod + "kf", mod + "storage"},
 	}
 	for _, a := range ok[pkg] {
 		if dep == a || strings.HasPrefix(dep, a+"/") {
