@@ -26,6 +26,7 @@ var forbidden = map[string][]string{
 	"rules":               {mod + "kf/kftest", mod + "router", mod + "storage/badgerstore", "github.com/gorilla", "github.com/dgraph-io", "github.com/openai"},
 	"ai/aitest":           {mod, "github.com/"},
 	"ai":                  {mod + "kf/kftest", mod + "router", mod + "rules", mod + "storage/badgerstore", "github.com/"},
+	"ai/dify":             {mod + "kf/kftest", mod + "router", mod + "rules", mod + "storage/badgerstore", "github.com/"},
 	"ai/openaichat":       {mod + "kf/kftest", mod + "router", mod + "rules", mod + "storage/badgerstore", "github.com/gorilla", "github.com/expr-lang", "go.yaml.in", "github.com/dgraph-io"},
 }
 
@@ -56,6 +57,7 @@ func allowed(pkg, dep string) bool {
 		"bot/middleware": {mod + "kf", mod + "storage", mod + "bot"},
 		"router":         {mod + "kf/callback"},
 		"ai":             {mod + "bot", mod + "kf", mod + "storage"},
+		"ai/dify":        {mod + "ai", mod + "bot", mod + "kf", mod + "storage"},
 	}
 	for _, a := range ok[pkg] {
 		if dep == a || strings.HasPrefix(dep, a+"/") {
