@@ -72,6 +72,8 @@ func (l *loader) actions(n *yaml.Node) []action {
 			a = l.set(p.v)
 		case "handler":
 			a = l.handler(p.v)
+		case "ai":
+			a = l.aiAction(p.v)
 		}
 		if a != nil {
 			out = append(out, a)

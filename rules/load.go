@@ -72,6 +72,11 @@ func load(src []byte, name string, o options) (*Set, error) {
 	rs := l.rules(doc.rules)
 	tests := l.tests(doc.tests)
 	handback := l.handback(doc.handback)
+	sec := l.aiSection(doc.ai)
+	if sec == nil {
+		sec = &aiSection{}
+	}
+	asst := l.buildAssistant(rs, sec)
 	if err := l.err(); err != nil {
 		return nil, err
 	}
@@ -79,6 +84,7 @@ func load(src []byte, name string, o options) (*Set, error) {
 	s.servicers = l.servicers
 	s.usesCustomer = l.usesCustomer
 	s.handback = handback
+	s.asst, s.aiSec = asst, sec
 	s.warnings = sortErrors(l.warns)
 	return s, nil
 }
@@ -188,6 +194,7 @@ type document struct {
 	version, timezone, rules, tests *yaml.Node
 	rulesFile                       *yaml.Node
 	handback                        *yaml.Node
+	ai                              *yaml.Node
 }
 
 // document parses the YAML and reads the top-level keys. It returns nil when the file
@@ -225,6 +232,8 @@ func (l *loader) document() (doc *document) {
 			doc.rulesFile = p.v
 		case "handback":
 			doc.handback = p.v
+		case "ai":
+			doc.ai = p.v
 		}
 	}
 	switch {
@@ -284,9 +293,9 @@ type pair struct {
 }
 
 var (
-	topKeys    = []string{"version", "timezone", "handback", "rules", "tests", "rules_file"}
+	topKeys    = []string{"version", "timezone", "handback", "ai", "rules", "tests", "rules_file"}
 	ruleKeys   = []string{"name", "description", "when", "continue", "while_human", "then"}
-	actionKeys = []string{"reply", "welcome", "transfer", "set", "handler"}
+	actionKeys = []string{"reply", "welcome", "transfer", "set", "handler", "ai"}
 )
 
 // deref follows aliases, counting every node visit against the budget. Over budget it

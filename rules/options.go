@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/kfbot/kfbot/ai"
 	"github.com/kfbot/kfbot/bot"
 )
 
@@ -36,6 +37,8 @@ type options struct {
 	onWhenError  func(rule string, err error) // conversation tests: a when failed
 	onRule       func(c *bot.Context, rule string)
 	media        *bot.MediaCache // WithUploader's; nil: the bot's
+	model        ai.Backend      // WithModel's
+	aiOpts       []ai.Option
 	errs         []error
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/kfbot/kfbot/ai"
 	"github.com/kfbot/kfbot/bot"
 	"github.com/kfbot/kfbot/internal/suggest"
 	"github.com/kfbot/kfbot/kf/syncmsg"
@@ -31,6 +32,9 @@ type Set struct {
 	opts      options
 	warnings  []*Error
 	handback  *bot.Handback // the file's handback section; nil: none
+	asst      *ai.Assistant // answers the ai actions; nil: no rule has one
+	aiSec     *aiSection    // the file's ai section (never nil when asst is not)
+	noMerge   bool          // conversation tests: answer each step at once
 	// usesCustomer: some expression reads customer.*, so the profile is fetched for it
 	usesCustomer bool
 	hasHuman     bool // some rule has while_human: true
@@ -267,6 +271,9 @@ func (s *Set) handle(c *bot.Context) error {
 		r := s.rules[i]
 		if i < first || human && !r.human || i != first && !s.when(r, sc, x.boxed) {
 			continue
+		}
+		if w, ok := s.deferral(c, r); ok && c.Defer(w) {
+			return nil // the rule's actions run, once, on the conversation's lane
 		}
 		x.rule = r
 		if s.opts.onRule != nil {

@@ -3,6 +3,7 @@ package rules
 import (
 	"time"
 
+	"github.com/kfbot/kfbot/ai"
 	"github.com/kfbot/kfbot/bot"
 	"github.com/kfbot/kfbot/rules/internal/testhook"
 )
@@ -10,7 +11,7 @@ import (
 func init() { testhook.Prepare = prepareTest }
 
 // prepareTest implements testhook.Prepare.
-func prepareTest(set any, now func() time.Time, whenErr func(rule string, err error)) testhook.Prepared {
+func prepareTest(set any, now func() time.Time, whenErr func(rule string, err error), model ai.Backend) testhook.Prepared {
 	s := set.(*Set)
 	clock := s.opts.now
 	ts := s.withClock(func() time.Time {
@@ -26,5 +27,15 @@ func prepareTest(set any, now func() time.Time, whenErr func(rule string, err er
 		ts.opts.media = bot.NewMediaCache(ts.opts.uploader, nil)
 	}
 	ts.opts.onWhenError = whenErr
+	if s.asst != nil && model != nil {
+		opts := append([]ai.Option(nil), s.opts.aiOpts...)
+		for id, o := range s.aiSec.accounts {
+			opts = append(opts, ai.WithAccount(id, o))
+		}
+		if asst, err := ai.New(model, s.aiSec.settings, opts...); err == nil { // checked at load
+			ts.asst = asst
+		}
+		ts.noMerge = true
+	}
 	return testhook.Prepared{Matcher: ts.Matcher(), Handler: ts.Handler(), Install: ts.install, Clicks: s.clicks, Servicers: s.servicers}
 }

@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +11,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/kfbot/kfbot/ai"
 )
 
 // Test is a conversation test: steps a customer takes and what the bot must answer.
@@ -27,6 +31,10 @@ type Test struct {
 	OpenKFID, ExternalUserID string
 	// Steps run in order.
 	Steps []Step
+	// Model is what the model answers the test's ai actions, call by call, in order
+	// (`model:` in the file: say, call with args, or fail); past its end the model echoes
+	// the question.
+	Model []ai.Step
 }
 
 // Defaults of a test's account and customer.
@@ -184,7 +192,7 @@ func LoadTests(path string) (*Suite, error) {
 // ---- parsing ----
 
 var (
-	testKeys   = []string{"name", "now", "open_kfid", "user", "steps"}
+	testKeys   = []string{"name", "now", "open_kfid", "user", "model", "steps"}
 	stepKinds  = []string{"enter", "say", "click", "image", "voice", "file", "location", "servicer_pick_up", "servicer_end"}
 	stepKeys   = append(slices.Clip(stepKinds), "now", "expect")
 	expectKeys = []string{"welcome", "reply", "transfer", "none", "vars"}
@@ -224,6 +232,9 @@ func (l *loader) tests(n *yaml.Node) []Test {
 		}
 		if p, ok := f["user"]; ok {
 			t.ExternalUserID, _ = l.nonEmpty(p.v, "user")
+		}
+		if p, ok := f["model"]; ok {
+			t.Model = l.modelSteps(p.v)
 		}
 		p, ok := f["steps"]
 		if !ok {
@@ -426,4 +437,50 @@ func (l *loader) strList(n *yaml.Node, what string) ([]string, bool) {
 		out = append(out, s)
 	}
 	return out, ok
+}
+
+// modelSteps reads a test's `model` list: what the model answers, call by call.
+//
+//	model:
+//	  - say: "Your order ships tomorrow."
+//	  - call: transfer_to_human
+//	    args: {reason: refund}
+//	  - fail: "the model is down"
+func (l *loader) modelSteps(n *yaml.Node) []ai.Step {
+	var out []ai.Step
+	for _, it := range l.seq(n, "model") {
+		f := l.fields(it, "a model step", "say", "call", "args", "fail")
+		switch {
+		case f["say"].v != nil:
+			if s, ok := l.str(f["say"].v, "say"); ok {
+				out = append(out, ai.Say(s))
+			}
+		case f["call"].v != nil:
+			name, ok := l.nonEmpty(f["call"].v, "call")
+			if !ok {
+				continue
+			}
+			args := "{}"
+			if a := f["args"].v; a != nil {
+				var v any
+				if err := l.deref(a).Decode(&v); err != nil {
+					l.errAt(l.deref(a), ErrInvalid, "args: %v", err)
+					continue
+				}
+				b, err := json.Marshal(v)
+				if err != nil {
+					l.errAt(l.deref(a), ErrInvalid, "args: %v", err)
+					continue
+				}
+				args = string(b)
+			}
+			out = append(out, ai.Call(name, args))
+		case f["fail"].v != nil:
+			msg, _ := l.str(f["fail"].v, "fail")
+			out = append(out, ai.Step{Err: errors.New(msg)})
+		default:
+			l.errAt(l.deref(it), ErrInvalid, "a model step has one of say, call (with args) or fail")
+		}
+	}
+	return out
 }

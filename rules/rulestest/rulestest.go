@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kfbot/kfbot/ai"
 	"github.com/kfbot/kfbot/bot"
 	"github.com/kfbot/kfbot/kf"
 	"github.com/kfbot/kfbot/kf/kftest"
@@ -123,7 +124,7 @@ func runTest(ctx context.Context, s *rules.Set, t rules.Test) (string, error) {
 		msg, _, _ := strings.Cut(err.Error(), "\n") // expr adds the source and a caret
 		herrs = append(herrs, fmt.Errorf("rule %q: when failed: %s", rule, msg))
 		mu.Unlock()
-	})
+	}, ai.NewScripted(t.Model...))
 	if err := ts.Install(b); err != nil {
 		return "", err
 	}

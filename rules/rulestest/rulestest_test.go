@@ -256,3 +256,13 @@ tests:
 	assert.Equal(t, 1, passed)
 	assert.Equal(t, 0, failed)
 }
+
+// TestExampleAIFile is the acceptance test of examples/ai.yaml: FAQ rules first, the
+// model (scripted by each test) for the rest, a hand-off, per-account prompts.
+func TestExampleAIFile(t *testing.T) {
+	var out bytes.Buffer
+	passed, failed, err := rulestest.RunFile(t.Context(), "../../examples/ai.yaml", &out, quiet)
+	require.NoError(t, err)
+	assert.Zero(t, failed, out.String())
+	assert.Equal(t, 5, passed, out.String())
+}

@@ -6,6 +6,7 @@ package testhook
 import (
 	"time"
 
+	"github.com/kfbot/kfbot/ai"
 	"github.com/kfbot/kfbot/bot"
 )
 
@@ -28,6 +29,6 @@ type Prepared struct {
 
 // Prepare returns set (a *rules.Set) prepared for one test: its `now` comes from now
 // unless now returns the zero time (then from the set's own clock), uploaded media ids
-// are cached for this test alone, and whenErr hears of every `when` that fails at run
-// time.
-var Prepare func(set any, now func() time.Time, whenErr func(rule string, err error)) Prepared
+// are cached for this test alone, whenErr hears of every `when` that fails at run time,
+// and its ai actions ask model (with no merge window, so each step is answered at once).
+var Prepare func(set any, now func() time.Time, whenErr func(rule string, err error), model ai.Backend) Prepared
