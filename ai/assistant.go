@@ -32,6 +32,7 @@ type Assistant struct {
 	backend  Backend
 	base     Settings
 	accounts map[string]Settings
+	forced   *Settings // WithOverrides
 	funcs    []Function
 	sem      chan struct{}
 	obs      Observer
@@ -96,6 +97,12 @@ func WithAccount(openKFID string, s Settings) Option {
 		a.accounts[openKFID] = s
 		return nil
 	}
+}
+
+// WithOverrides sets settings that win over the others (the defaults, the accounts', a
+// rule's): how the binary's KFBOT_AI_* environment overrides the rule file.
+func WithOverrides(s Settings) Option {
+	return func(a *Assistant) error { a.forced = &s; return nil }
 }
 
 // WithFunction offers the model a Go tool.
@@ -183,6 +190,9 @@ func (a *Assistant) Settings(openKFID string, over *Settings) Settings {
 	}
 	if over != nil {
 		s = s.Merge(*over)
+	}
+	if a.forced != nil {
+		s = s.Merge(*a.forced)
 	}
 	return s.withDefaults()
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,6 +18,9 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/kfbot/kfbot/ai"
+	"github.com/kfbot/kfbot/ai/dify"
+	"github.com/kfbot/kfbot/ai/openaichat"
 	"github.com/kfbot/kfbot/bot"
 	"github.com/kfbot/kfbot/internal/strictyaml"
 	"github.com/kfbot/kfbot/internal/suggest"
@@ -98,6 +102,24 @@ type Config struct {
 	TranscriptMaxTurns int `yaml:"transcript_max_turns"`
 	// Accounts are KF accounts (open_kfid) pulled at start, besides those callbacks name.
 	Accounts []string `yaml:"accounts"`
+	// AIBackend is the model API of the rule file's ai actions: openai (any
+	// OpenAI-compatible chat completions API, the default) or dify.
+	AIBackend string `yaml:"ai_backend"`
+	// AIBaseURL is the model API's base URL, e.g. https://api.deepseek.com/v1 or
+	// http://127.0.0.1:11434/v1. Required when the rules use ai actions.
+	AIBaseURL string `yaml:"ai_base_url"`
+	// AIAPIKey is the model API's key; only from the environment. Never printed.
+	AIAPIKey string `yaml:"-"`
+	// AIModel is the default model id (the rule file's ai.model overrides it). Required
+	// for the openai backend.
+	AIModel string `yaml:"ai_model"`
+	// AITimeout, when not 0, bounds every answer instead of the rule file's ai.timeout.
+	AITimeout Duration `yaml:"ai_timeout"`
+	// AIConcurrency bounds the model calls in flight at once. Default: 16.
+	AIConcurrency int `yaml:"ai_concurrency"`
+	// AIExtraBody is a JSON object added to every chat completions request, e.g.
+	// {"enable_thinking": false} for Qwen3 on DashScope.
+	AIExtraBody string `yaml:"ai_extra_body"`
 	// Plugins are built-in middlewares, by name with their settings, in order.
 	Plugins []PluginConfig `yaml:"plugins"`
 }
@@ -314,6 +336,28 @@ var settings = []setting{
 			c.TranscriptMaxTurns = n
 			return nil
 		}},
+	{key: "ai_backend", env: "KFBOT_AI_BACKEND", flags: []string{"ai-backend"},
+		usage: "model `API` of the rules' ai actions: openai (any OpenAI-compatible API, default) or dify", set: str(func(c *Config) *string { return &c.AIBackend })},
+	{key: "ai_base_url", env: "KFBOT_AI_BASE_URL", flags: []string{"ai-base-url"},
+		usage: "model API base `URL`, e.g. https://api.deepseek.com/v1 or http://127.0.0.1:11434/v1", set: str(func(c *Config) *string { return &c.AIBaseURL })},
+	{key: "ai_api_key", env: "KFBOT_AI_API_KEY", secret: true,
+		usage: "model API key", set: str(func(c *Config) *string { return &c.AIAPIKey })},
+	{key: "ai_model", env: "KFBOT_AI_MODEL", flags: []string{"ai-model"},
+		usage: "default model `id` (the rule file's ai.model overrides it)", set: str(func(c *Config) *string { return &c.AIModel })},
+	{key: "ai_timeout", env: "KFBOT_AI_TIMEOUT", flags: []string{"ai-timeout"},
+		usage: "bound every model answer by this `duration` (default: the rule file's ai.timeout, else 30s)", set: dur(func(c *Config) *Duration { return &c.AITimeout })},
+	{key: "ai_concurrency", env: "KFBOT_AI_CONCURRENCY", flags: []string{"ai-concurrency"},
+		usage: "`n` model calls in flight at once (default 16)",
+		set: func(c *Config, v string) error {
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("%q is not a whole number", v)
+			}
+			c.AIConcurrency = n
+			return nil
+		}},
+	{key: "ai_extra_body", env: "KFBOT_AI_EXTRA_BODY", flags: []string{"ai-extra-body"},
+		usage: "a JSON `object` added to every chat completions request, e.g. {\"enable_thinking\":false}", set: str(func(c *Config) *string { return &c.AIExtraBody })},
 	{key: "accounts", env: "KFBOT_ACCOUNTS", flags: []string{"accounts"},
 		usage: "comma-separated `open_kfids` to pull at start",
 		set:   func(c *Config, v string) error { c.Accounts = splitList(v); return nil }},
@@ -778,6 +822,7 @@ func (c *Config) Validate() error {
 			add("accounts[%d]: %q is not an open_kfid (KFBOT_ACCOUNTS is a comma-separated list)", i, a)
 		}
 	}
+	p = append(p, c.checkAI()...)
 	p = append(p, checkPluginNames(c.Plugins)...)
 	if len(p) > 0 {
 		return &ConfigError{Problems: p}
@@ -812,7 +857,8 @@ func (c *Config) Redacted() []any {
 		"shutdown_timeout", c.ShutdownTimeout.String(), "poll_interval", c.PollInterval.String(),
 		"handback_check_interval", c.HandbackCheckInterval.String(), "handback_pool_timeout", c.HandbackPoolTimeout.String(),
 		"handback_idle_timeout", c.HandbackIdleTimeout.String(), "handback_closing_text", optState(c.HandbackClosingText),
-		"transcripts", c.Transcripts, "accounts", strings.Join(c.Accounts, ","), "plugins", strings.Join(names, ","),
+		"transcripts", c.Transcripts, "ai_backend", c.AIBackend, "ai_base_url", c.AIBaseURL, "ai_api_key", optState(c.AIAPIKey),
+		"ai_model", c.AIModel, "accounts", strings.Join(c.Accounts, ","), "plugins", strings.Join(names, ","),
 	}
 }
 
@@ -833,4 +879,60 @@ func (c *Config) handback(rules bot.Handback) bot.Handback {
 		h.ClosingText = c.HandbackClosingText
 	}
 	return h
+}
+
+// checkAI checks the model settings.
+func (c *Config) checkAI() []string {
+	var p []string
+	switch c.AIBackend {
+	case "", "openai", "dify":
+	default:
+		p = append(p, fmt.Sprintf("ai_backend: %q is not openai or dify (KFBOT_AI_BACKEND)", c.AIBackend))
+	}
+	if c.AIConcurrency < 0 {
+		p = append(p, fmt.Sprintf("ai_concurrency: %d is negative (KFBOT_AI_CONCURRENCY)", c.AIConcurrency))
+	}
+	if c.AITimeout < 0 {
+		p = append(p, fmt.Sprintf("ai_timeout: %s is negative (KFBOT_AI_TIMEOUT)", c.AITimeout))
+	}
+	if c.AIExtraBody != "" {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(c.AIExtraBody), &m); err != nil {
+			p = append(p, fmt.Sprintf("ai_extra_body: not a JSON object (KFBOT_AI_EXTRA_BODY): %v", err))
+		}
+	}
+	if c.AIBaseURL != "" {
+		if _, err := c.aiBackend(); err != nil {
+			p = append(p, fmt.Sprintf("%v", err))
+		}
+	}
+	return p
+}
+
+// aiBackend returns the model the settings describe, nil when KFBOT_AI_BASE_URL is not
+// set.
+func (c *Config) aiBackend() (ai.Backend, error) {
+	if c.AIBaseURL == "" {
+		return nil, nil
+	}
+	if c.AIBackend == "dify" {
+		return dify.New(dify.Config{BaseURL: c.AIBaseURL, APIKey: c.AIAPIKey})
+	}
+	var extra map[string]any
+	if c.AIExtraBody != "" {
+		_ = json.Unmarshal([]byte(c.AIExtraBody), &extra) // checked by checkAI
+	}
+	return openaichat.New(openaichat.Config{BaseURL: c.AIBaseURL, APIKey: c.AIAPIKey, Model: c.AIModel, ExtraBody: extra})
+}
+
+// aiOptions are the assistant's options from the settings.
+func (c *Config) aiOptions(o ai.Observer) []ai.Option {
+	opts := []ai.Option{ai.WithObserver(o)}
+	if c.AIConcurrency > 0 {
+		opts = append(opts, ai.WithConcurrency(c.AIConcurrency))
+	}
+	if c.AITimeout > 0 {
+		opts = append(opts, ai.WithOverrides(ai.Settings{Timeout: time.Duration(c.AITimeout)}))
+	}
+	return opts
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"maps"
 	"os"
@@ -468,4 +469,36 @@ func TestConfigTranscripts(t *testing.T) {
 	got := problems(err)
 	require.Len(t, got, 1)
 	assert.Contains(t, got[0], `transcripts: "all" is not off, on or bot_turns`)
+}
+
+func TestAISettings(t *testing.T) {
+	env := validEnv(t)
+	env["KFBOT_AI_BACKEND"] = "gpt"
+	env["KFBOT_AI_EXTRA_BODY"] = "[1]"
+	env["KFBOT_AI_CONCURRENCY"] = "-1"
+	_, err := loadConfig(t, env)
+	ps := strings.Join(problems(err), "\n")
+	assert.Contains(t, ps, `ai_backend: "gpt" is not openai or dify`)
+	assert.Contains(t, ps, "ai_extra_body: not a JSON object")
+	assert.Contains(t, ps, "ai_concurrency: -1 is negative")
+
+	env = validEnv(t)
+	env["KFBOT_AI_BASE_URL"] = "http://127.0.0.1:11434/v1"
+	_, err = loadConfig(t, env)
+	assert.Contains(t, strings.Join(problems(err), "\n"), "no model (KFBOT_AI_MODEL)")
+
+	env["KFBOT_AI_MODEL"] = "qwen3:8b"
+	env["KFBOT_AI_API_KEY"] = "sk-secret-value"
+	cfg, err := loadConfig(t, env)
+	require.NoError(t, err)
+	b, err := cfg.aiBackend()
+	require.NoError(t, err)
+	assert.NotNil(t, b)
+	assert.NotContains(t, fmt.Sprint(cfg.Redacted()...), "sk-secret-value")
+
+	// The key is not a config file setting.
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "kfbot.yaml"), []byte("ai_api_key: sk-x\n"), 0o600))
+	_, err = loadConfig(t, validEnv(t), "-config", filepath.Join(dir, "kfbot.yaml"))
+	assert.Contains(t, strings.Join(problems(err), "\n"), `unknown key "ai_api_key"`)
 }

@@ -46,6 +46,13 @@
 //	KFBOT_TRANSCRIPTS        -transcripts         transcripts       off (on, bot_turns: keep conversation transcripts)
 //	KFBOT_TRANSCRIPT_TTL     -transcript-ttl      transcript_ttl    48h
 //	KFBOT_TRANSCRIPT_MAX_TURNS -transcript-max-turns transcript_max_turns 200 per conversation
+//	KFBOT_AI_BACKEND         -ai-backend          ai_backend        openai (any OpenAI-compatible API; dify)
+//	KFBOT_AI_BASE_URL        -ai-base-url         ai_base_url       none (required when the rules use ai actions)
+//	KFBOT_AI_API_KEY         —                    —                 none (secret; environment only)
+//	KFBOT_AI_MODEL           -ai-model            ai_model          none (the rule file's ai.model overrides it)
+//	KFBOT_AI_TIMEOUT         -ai-timeout          ai_timeout        the rule file's ai.timeout, else 30s
+//	KFBOT_AI_CONCURRENCY     -ai-concurrency      ai_concurrency    16 model calls at once
+//	KFBOT_AI_EXTRA_BODY      -ai-extra-body       ai_extra_body     none (JSON object added to each request)
 //	KFBOT_ACCOUNTS           -accounts            accounts          none (comma-separated open_kfids)
 //	KFBOT_PLUGINS            -plugins             plugins           none (comma-separated names)
 //

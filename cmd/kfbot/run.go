@@ -76,9 +76,17 @@ func (m *Main) runCmd(ctx context.Context, args []string) error {
 
 	var live *rules.Live
 	if cfg.Rules != "" {
-		live, err = rules.Open(cfg.Rules, rules.WithLogger(logger), rules.WithReloadFunc(met.rulesReloaded))
-		if err != nil {
+		ropts := []rules.Option{rules.WithLogger(logger), rules.WithReloadFunc(met.rulesReloaded)}
+		model, merr := cfg.aiBackend()
+		if merr == nil && model != nil {
+			ropts = append(ropts, rules.WithModel(model, cfg.aiOptions(aiObserver{met})...))
+		}
+		live, err = rules.Open(cfg.Rules, ropts...)
+		switch {
+		case err != nil:
 			problems = append(problems, rulesProblems(cfg.Rules, err)...)
+		case model == nil && merr == nil && live.Set().UsesAI():
+			problems = append(problems, fmt.Sprintf("%s uses ai actions but no model is set: set KFBOT_AI_BASE_URL and KFBOT_AI_MODEL (and KFBOT_AI_API_KEY; KFBOT_AI_BACKEND=dify for Dify)", cfg.Rules))
 		}
 	}
 	mws, perrs := buildPlugins(cfg.Plugins)
@@ -88,6 +96,9 @@ func (m *Main) runCmd(ctx context.Context, args []string) error {
 	}
 	met.rulesLoaded.Set(float64(live.Set().Len()))
 	logger.Info("kfbot: starting", append([]any{"version", Version()}, cfg.Redacted()...)...)
+	if live != nil && live.Set().UsesAI() && (cfg.Transcripts == "" || cfg.Transcripts == "off") {
+		logger.Warn("kfbot: the model sees only the current question: set KFBOT_TRANSCRIPTS=on to give it the conversation's history")
+	}
 
 	start := time.Now()
 	store, err := badgerstore.Open(cfg.DataDir, badgerstore.WithLogger(logger))

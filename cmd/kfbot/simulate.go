@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kfbot/kfbot/ai"
 	"github.com/kfbot/kfbot/bot"
 	"github.com/kfbot/kfbot/kf"
 	"github.com/kfbot/kfbot/kf/kftest"
@@ -121,7 +122,11 @@ func (m *Main) simulateCmd(ctx context.Context, args []string) error {
 
 	logger := newLogger(m.Stderr, *logLevel, "text")
 	var answered []string // the rules that ran for the current step
-	set, err := rules.LoadFile(path, rules.WithClock(clock), rules.WithLogger(logger),
+	model, modelName, err := m.simulatedModel()
+	if err != nil {
+		return &usageError{msg: "simulate: " + err.Error()}
+	}
+	set, err := rules.LoadFile(path, rules.WithClock(clock), rules.WithLogger(logger), rules.WithModel(model),
 		rules.WithRuleFunc(func(_ *bot.Context, rule string) { answered = append(answered, rule) }))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -157,6 +162,9 @@ func (m *Main) simulateCmd(ctx context.Context, args []string) error {
 	if interactive {
 		fmt.Fprintf(m.Stderr, "kfbot simulate: %s (%d rules), customer %s on %s. Type a message, a menu number, /help or /quit.\n",
 			path, set.Len(), *user, *kfid)
+	}
+	if set.UsesAI() {
+		fmt.Fprintf(m.Stderr, "kfbot simulate: ai actions ask %s\n", modelName)
 	}
 	if err := sim.enter(ctx, *scene); err != nil {
 		return err
@@ -520,4 +528,28 @@ func (s *simulator) print(m kftest.Sent) {
 	for _, l := range lines[1:] {
 		fmt.Fprintf(s.out, "%s%s\n", indent, l)
 	}
+}
+
+// simulatedModel is the model of the simulator's ai actions: the one KFBOT_AI_BASE_URL
+// (with KFBOT_AI_MODEL, KFBOT_AI_API_KEY, KFBOT_AI_BACKEND) names, e.g. a local Ollama,
+// else a scripted model that echoes the question. name says which.
+func (m *Main) simulatedModel() (model ai.Backend, name string, err error) {
+	env := func(k string) string { v, _ := m.LookupEnv(k); return strings.TrimSpace(v) }
+	cfg := Config{AIBackend: env("KFBOT_AI_BACKEND"), AIBaseURL: env("KFBOT_AI_BASE_URL"), AIAPIKey: env("KFBOT_AI_API_KEY"),
+		AIModel: env("KFBOT_AI_MODEL"), AIExtraBody: env("KFBOT_AI_EXTRA_BODY")}
+	if p := cfg.checkAI(); len(p) > 0 {
+		return nil, "", errors.New(strings.Join(p, "; "))
+	}
+	if model, err = cfg.aiBackend(); err != nil || model != nil {
+		return model, fmt.Sprintf("the model %s at %s", cfg.AIModel, cfg.AIBaseURL), err
+	}
+	scripted := ai.NewScripted()
+	scripted.SetDefault(func(req *ai.Request) ai.Step {
+		last := ""
+		if n := len(req.Messages); n > 0 {
+			last = req.Messages[n-1].Text
+		}
+		return ai.Say("[scripted model] you said: " + last)
+	})
+	return scripted, "a scripted model that echoes (set KFBOT_AI_BASE_URL and KFBOT_AI_MODEL for a real one, e.g. a local Ollama at http://127.0.0.1:11434/v1)", nil
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/kfbot/kfbot/ai/aitest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -147,4 +149,23 @@ you> hi
 bot> Slow down.
      (no rule matched: a plugin or Go handler answered)
 `, out)
+}
+
+// TestSimulateWithAModel: with KFBOT_AI_* set, simulate's ai actions ask that endpoint
+// (here the fake model server); without them, a scripted model, and it says which.
+func TestSimulateWithAModel(t *testing.T) {
+	srv := aitest.NewServer()
+	defer srv.Close()
+	srv.SetDefault(func(*aitest.Request) aitest.Reply { return aitest.Text("City bikes ship in **2 days**.") })
+	env := map[string]string{"KFBOT_AI_BASE_URL": srv.BaseURL(), "KFBOT_AI_MODEL": aitest.DefaultModel, "KFBOT_AI_API_KEY": srv.APIKey()}
+	code, out, errOut := runMain(t, "How fast do you ship?\n", env, "simulate", "-rules", "../../examples/ai.yaml", "-script", "-")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, errOut, "ai actions ask the model "+aitest.DefaultModel+" at "+srv.BaseURL())
+	assert.Contains(t, out, "bot> City bikes ship in 2 days.")
+	assert.Len(t, srv.Requests(), 1)
+
+	code, out, errOut = runMain(t, "How fast do you ship?\n", nil, "simulate", "-rules", "../../examples/ai.yaml", "-script", "-")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, errOut, "ai actions ask a scripted model")
+	assert.Contains(t, out, "bot> [scripted model] you said: How fast do you ship?")
 }
