@@ -35,14 +35,23 @@ type world struct {
 
 func newWorld(t *testing.T, s ai.Settings, opts ...ai.Option) *world {
 	t.Helper()
-	w := &world{srv: kftest.NewUnstartedServer(), store: storage.NewMemory(), model: ai.NewScripted()}
+	model := ai.NewScripted()
+	w := newWorldWith(t, model, s, opts...)
+	w.model = model
+	return w
+}
+
+// newWorldWith is newWorld with another model.
+func newWorldWith(t *testing.T, model ai.Backend, s ai.Settings, opts ...ai.Option) *world {
+	t.Helper()
+	w := &world{srv: kftest.NewUnstartedServer(), store: storage.NewMemory()}
 	client := kf.NewClient(w.srv.CorpID(), w.srv.Secret(), kf.WithHTTPClient(&http.Client{Transport: w.srv.Transport()}),
 		kf.WithLogger(slog.New(slog.DiscardHandler)), kf.WithRetry(kf.RetryPolicy{MaxAttempts: 1}))
 	var err error
 	w.bot, err = bot.New(client, w.store, bot.WithLogger(slog.New(slog.DiscardHandler)), bot.WithAccounts(testKF),
 		bot.WithTranscripts(bot.TranscriptsOn, storage.TranscriptLimits{}), bot.WithRetryDelay(time.Second, time.Minute))
 	require.NoError(t, err)
-	w.asst, err = ai.New(w.model, s, opts...)
+	w.asst, err = ai.New(model, s, opts...)
 	require.NoError(t, err)
 	w.bot.HandleDefault(w.asst.Handle)
 	ctx, cancel := context.WithCancel(t.Context())
