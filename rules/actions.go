@@ -74,6 +74,8 @@ func (l *loader) actions(n *yaml.Node) []action {
 			a = l.handler(p.v)
 		case "ai":
 			a = l.aiAction(p.v)
+		case "webhook":
+			a = l.webhook(p.v)
 		}
 		if a != nil {
 			out = append(out, a)

@@ -184,11 +184,14 @@ func (a *aiAction) run(x *run) error {
 	return x.set.asst.Answer(x.c, &over)
 }
 
-// deferral is the merge window of a rule that answers with the model: the rule's
-// actions run on the conversation's lane (bot's Context.Defer), all of them once.
-// ok is false for rules without an ai action.
+// deferral is the merge window of a rule that answers with the model or a webhook: the
+// rule's actions run on the conversation's lane (bot's Context.Defer), all of them once.
+// ok is false for rules without an ai or webhook action.
 func (s *Set) deferral(c *bot.Context, r *rule) (time.Duration, bool) {
 	for _, a := range r.actions {
+		if _, isHook := a.(*webhookAction); isHook {
+			return 0, true
+		}
 		if ai, isAI := a.(*aiAction); isAI && s.asst != nil {
 			if s.noMerge {
 				return 0, true
@@ -226,4 +229,9 @@ func (l *loader) buildAssistant(rs []*rule, sec *aiSection) *ai.Assistant {
 		return nil
 	}
 	return asst
+}
+
+// contextWithTimeout bounds one call made for c's message.
+func contextWithTimeout(c *bot.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(c.Context(), d)
 }

@@ -85,7 +85,7 @@ func TestLoadCatchesSilentMistakes(t *testing.T) {
   - name: u
     then:
       - {reply: hi, shout: HI}
-`, err: `rules.yaml:5:21: rule "u": unknown action shout (known: reply, welcome, transfer, set, handler, ai)`},
+`, err: `rules.yaml:5:21: rule "u": unknown action shout (known: reply, welcome, transfer, set, handler, ai, webhook)`},
 		{name: "unknown key beside a menu item", rules: `
   - name: u
     then:

@@ -123,6 +123,39 @@
 // handler calls a Go handler registered with [WithHandler]: `handler: create_ticket`.
 // Naming one that is not registered is a load error.
 //
+// ai answers with the model ([WithModel]; the binary's KFBOT_AI_*): `ai: {}`, or with
+// overrides of the file's `ai` section: `ai: {model: qwen-max, prompt: "…", fallback: "…"}`.
+// The section (top level, beside handback) holds the settings: model, prompt (a
+// text/template over .Now, .OpenKFID, .ExternalUserID, .Customer, .Vars), temperature,
+// max_tokens, max_parts, merge_window, timeout, fallback, handoff_on_failure, handoff,
+// handoff_servicer, handoff_notice, notice, notice_after, stream, images, image_text,
+// voice_text, context_turns, context_bytes, clear_words, cleared_text, vars,
+// max_tool_calls, and accounts: {open_kfid: {…overrides…}}; see package ai's Settings.
+//
+// webhook posts the message to a URL and acts on the JSON it answers:
+//
+//   - webhook:
+//     url: https://hooks.example.com/kf   # https (http only to loopback, for tests)
+//     secret_env: KFBOT_WEBHOOK_SECRET    # the HMAC key's environment variable (required)
+//     timeout: 5s                         # per attempt, at most 30s
+//     retries: 2                          # network errors, 429 and 5xx; 0–5
+//     fallback: "Sorry, try again later." # a reply, sent when the webhook fails
+//
+// The request is a [WebhookRequest] (version, corp_id, open_kfid, external_userid,
+// msgid, msgtype, text, message — the sync_msg item —, vars, customer, replies_left)
+// with the headers X-Kfbot-Timestamp, X-Kfbot-Delivery (the same for every attempt for
+// one message: receivers use it to act once) and X-Kfbot-Signature
+// ("sha256=" + hex HMAC-SHA256(secret, timestamp + "." + body); [VerifyWebhook] checks
+// it). The answer is a [WebhookAnswer]: {"replies": [{"text": "…"}], "set": {"var": value},
+// "transfer": "pool" | "end" | {"servicer": "userid"}}, at most 64 KiB; unknown fields are
+// ignored (and logged). Invalid JSON, a non-2xx status after the retries or a timeout
+// sends the fallback.
+//
+// A rule with an ai or webhook action runs its actions on the conversation's lane
+// (bot's Context.Defer): a slow model or webhook holds up no other conversation. The
+// answer is remembered (bot's Context.Remember) before it is acted on, so a replay
+// after a crash acts on the same answer, once.
+//
 // An action that fails stops its rule; the error, naming the rule, goes to the bot's
 // error handler. A reply the engine refuses without calling WeCom (the 5-replies quota,
 // the 48-hour window, a human owns the conversation) is logged and the next action runs.
@@ -214,6 +247,11 @@
 //	      - servicer_pick_up: alice           # a servicer takes the chat from the pool
 //	        expect: {none: true, vars: {picked: true}}   # none may go with vars
 //	      - servicer_end: true                # the servicer ends the conversation
+//	    model:                                # what the model answers this test's ai actions, in order
+//	      - say: "Your order ships tomorrow."
+//	      - call: transfer_to_human           # a tool call, with args
+//	        args: {reason: refund}
+//	      - fail: "the model is down"         # the model fails (the fallback is sent)
 //
 // Package [github.com/kfbot/kfbot/rules/rulestest] runs the tests (`kfbot rules test`
 // does), each through a real engine with an in-memory store, against a fresh fake WeCom

@@ -295,7 +295,7 @@ type pair struct {
 var (
 	topKeys    = []string{"version", "timezone", "handback", "ai", "rules", "tests", "rules_file"}
 	ruleKeys   = []string{"name", "description", "when", "continue", "while_human", "then"}
-	actionKeys = []string{"reply", "welcome", "transfer", "set", "handler", "ai"}
+	actionKeys = []string{"reply", "welcome", "transfer", "set", "handler", "ai", "webhook"}
 )
 
 // deref follows aliases, counting every node visit against the budget. Over budget it

@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/kfbot/kfbot/ai"
@@ -24,22 +25,23 @@ type Option func(*options)
 type Uploader = bot.Uploader
 
 type options struct {
-	handlers     map[string]bot.HandlerFunc
-	uploader     Uploader
-	log          *slog.Logger
-	now          func() time.Time
-	loc          *time.Location
-	maxNodes     uint
-	memoryBudget uint
-	baseDir      string
-	debounce     time.Duration
-	onReload     func(*Set, error)
-	onWhenError  func(rule string, err error) // conversation tests: a when failed
-	onRule       func(c *bot.Context, rule string)
-	media        *bot.MediaCache // WithUploader's; nil: the bot's
-	model        ai.Backend      // WithModel's
-	aiOpts       []ai.Option
-	errs         []error
+	handlers      map[string]bot.HandlerFunc
+	uploader      Uploader
+	log           *slog.Logger
+	now           func() time.Time
+	loc           *time.Location
+	maxNodes      uint
+	memoryBudget  uint
+	baseDir       string
+	debounce      time.Duration
+	onReload      func(*Set, error)
+	onWhenError   func(rule string, err error) // conversation tests: a when failed
+	onRule        func(c *bot.Context, rule string)
+	media         *bot.MediaCache // WithUploader's; nil: the bot's
+	model         ai.Backend      // WithModel's
+	webhookClient *http.Client    // WithWebhookClient's; nil: http.DefaultClient
+	aiOpts        []ai.Option
+	errs          []error
 }
 
 func newOptions(opts []Option) options {
@@ -168,3 +170,7 @@ func withMedia(c *bot.MediaCache) Option {
 func WithRuleFunc(f func(c *bot.Context, rule string)) Option {
 	return func(o *options) { o.onRule = f }
 }
+
+// WithWebhookClient sets the HTTP client of the webhook actions (default:
+// http.DefaultClient; each attempt is bounded by the action's timeout).
+func WithWebhookClient(c *http.Client) Option { return func(o *options) { o.webhookClient = c } }

@@ -19,7 +19,7 @@ func TestRulesCheck(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Equal(t, `testdata/broken_rules.yaml:4:41: rule "hours": msg has no field txt
 testdata/broken_rules.yaml:7:11: rule "hours": another rule has this name (line 3); names must be unique
-testdata/broken_rules.yaml:10:9: rule "hours": unknown action shout (known: reply, welcome, transfer, set, handler, ai)
+testdata/broken_rules.yaml:10:9: rule "hours": unknown action shout (known: reply, welcome, transfer, set, handler, ai, webhook)
 testdata/broken_rules.yaml: 3 problems
 `, errOut)
 

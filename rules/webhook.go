@@ -1,0 +1,399 @@
+package rules
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/kfbot/kfbot/bot"
+	"github.com/kfbot/kfbot/internal/backoff"
+)
+
+// The webhook action posts the message to a URL and acts on the JSON it answers. Its
+// request and answer are a contract (see the package documentation and the README):
+// extend them, never change them.
+
+// Webhook headers.
+const (
+	HeaderWebhookTimestamp = "X-Kfbot-Timestamp" // Unix seconds of the attempt
+	HeaderWebhookDelivery  = "X-Kfbot-Delivery"  // the same on retries and replays of one message
+	HeaderWebhookSignature = "X-Kfbot-Signature" // "sha256=" + hex HMAC-SHA256(secret, timestamp + "." + body)
+)
+
+// Limits of the webhook action.
+const (
+	DefaultWebhookTimeout = 5 * time.Second
+	MaxWebhookTimeout     = 30 * time.Second
+	DefaultWebhookRetries = 2
+	MaxWebhookAnswerBytes = 64 << 10
+)
+
+// WebhookRequest is the JSON body the webhook action posts.
+type WebhookRequest struct {
+	Version        int              `json:"version"` // 1
+	CorpID         string           `json:"corp_id"`
+	OpenKFID       string           `json:"open_kfid"`
+	ExternalUserID string           `json:"external_userid"`
+	MsgID          string           `json:"msgid"`
+	MsgType        string           `json:"msgtype"`
+	Text           string           `json:"text,omitempty"`
+	Message        json.RawMessage  `json:"message"` // the sync_msg item as WeCom sent it
+	Vars           map[string]any   `json:"vars"`
+	Customer       *WebhookCustomer `json:"customer,omitempty"`
+	RepliesLeft    int              `json:"replies_left"`
+}
+
+// WebhookCustomer is the customer's profile in a [WebhookRequest], when the bot has it.
+type WebhookCustomer struct {
+	Nickname string `json:"nickname"`
+	Avatar   string `json:"avatar,omitempty"`
+	Gender   int    `json:"gender,omitempty"`
+	UnionID  string `json:"unionid,omitempty"`
+}
+
+// WebhookAnswer is the JSON a webhook answers: replies to send (text), session
+// variables to set (null deletes one), and a hand-off: "pool", "end" or
+// {"servicer": "userid"}.
+type WebhookAnswer struct {
+	Replies  []WebhookReply  `json:"replies,omitempty"`
+	Set      map[string]any  `json:"set,omitempty"`
+	Transfer json.RawMessage `json:"transfer,omitempty"`
+}
+
+// WebhookReply is one reply of a [WebhookAnswer].
+type WebhookReply struct {
+	Text string `json:"text"`
+}
+
+// DecodeWebhookAnswer reads and checks a webhook's answer. Unknown fields are ignored
+// and reported in unknown.
+func DecodeWebhookAnswer(data []byte) (a *WebhookAnswer, unknown []string, err error) {
+	if len(data) > MaxWebhookAnswerBytes {
+		return nil, nil, fmt.Errorf("rules: webhook answer of %d bytes; at most %d", len(data), MaxWebhookAnswerBytes)
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(data, &fields); err != nil {
+		return nil, nil, fmt.Errorf("rules: webhook answer is not a JSON object: %w", err)
+	}
+	for k := range fields {
+		if k != "replies" && k != "set" && k != "transfer" {
+			unknown = append(unknown, k)
+		}
+	}
+	a = &WebhookAnswer{}
+	if err := json.Unmarshal(data, a); err != nil {
+		return nil, nil, fmt.Errorf("rules: webhook answer: %w", err)
+	}
+	for i, r := range a.Replies {
+		switch {
+		case strings.TrimSpace(r.Text) == "":
+			return nil, nil, fmt.Errorf("rules: webhook answer: replies[%d] has no text", i)
+		case len(r.Text) > 4*bot.MaxTextBytes:
+			return nil, nil, fmt.Errorf("rules: webhook answer: replies[%d] is %d bytes", i, len(r.Text))
+		}
+	}
+	for k := range a.Set {
+		if !varName.MatchString(k) {
+			return nil, nil, fmt.Errorf("rules: webhook answer: set: %q is not a variable name", k)
+		}
+	}
+	if _, _, err := a.transfer(); err != nil {
+		return nil, nil, err
+	}
+	return a, unknown, nil
+}
+
+// transfer reads the answer's hand-off.
+func (a *WebhookAnswer) transfer() (kind TransferKind, servicer string, err error) {
+	if len(a.Transfer) == 0 || string(a.Transfer) == "null" {
+		return "", "", nil
+	}
+	var s string
+	if json.Unmarshal(a.Transfer, &s) == nil {
+		switch s {
+		case "pool":
+			return TransferPool, "", nil
+		case "end":
+			return TransferEnd, "", nil
+		}
+		return "", "", fmt.Errorf("rules: webhook answer: transfer %q: want \"pool\", \"end\" or {\"servicer\": \"userid\"}", s)
+	}
+	var o struct{ Servicer string }
+	if json.Unmarshal(a.Transfer, &o) != nil || o.Servicer == "" {
+		return "", "", errors.New(`rules: webhook answer: transfer: want "pool", "end" or {"servicer": "userid"}`)
+	}
+	return TransferServicer, o.Servicer, nil
+}
+
+// SignWebhook returns the signature header value of body sent at timestamp ts.
+func SignWebhook(secret []byte, ts string, body []byte) string {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(ts))
+	m.Write([]byte("."))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// VerifyWebhook checks a webhook request as its receiver should: the signature over the
+// timestamp and body, and a timestamp within maxSkew of now (≤ 0: 5 minutes).
+func VerifyWebhook(secret []byte, h http.Header, body []byte, now time.Time, maxSkew time.Duration) error {
+	if maxSkew <= 0 {
+		maxSkew = 5 * time.Minute
+	}
+	ts := h.Get(HeaderWebhookTimestamp)
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return fmt.Errorf("rules: webhook: bad or missing %s", HeaderWebhookTimestamp)
+	}
+	if d := now.Sub(time.Unix(sec, 0)); d > maxSkew || d < -maxSkew {
+		return fmt.Errorf("rules: webhook: timestamp %s is %s from now", ts, d.Round(time.Second))
+	}
+	if !hmac.Equal([]byte(h.Get(HeaderWebhookSignature)), []byte(SignWebhook(secret, ts, body))) {
+		return errors.New("rules: webhook: bad signature")
+	}
+	return nil
+}
+
+// webhookAction is a compiled `webhook`.
+type webhookAction struct {
+	url      string
+	secret   []byte
+	timeout  time.Duration
+	retries  int
+	fallback outMsg // nil: none
+}
+
+func (a *webhookAction) name() string { return "webhook" }
+
+func (l *loader) webhook(n *yaml.Node) action {
+	v := l.deref(n)
+	f := l.fields(v, "webhook", "url", "secret_env", "timeout", "retries", "fallback")
+	if f == nil {
+		return nil
+	}
+	a := &webhookAction{timeout: DefaultWebhookTimeout, retries: DefaultWebhookRetries}
+	p, ok := f["url"]
+	if !ok {
+		l.errAt(v, ErrInvalid, "webhook needs url")
+		return nil
+	}
+	if a.url, ok = l.nonEmpty(p.v, "webhook.url"); !ok {
+		return nil
+	}
+	if err := bot.CheckMediaURL(a.url); err != nil {
+		l.errAt(l.deref(p.v), ErrInvalid, "webhook: url %q: want https (http only to loopback, for tests)", a.url)
+		return nil
+	}
+	if p, ok := f["secret_env"]; ok {
+		name, ok := l.nonEmpty(p.v, "webhook.secret_env")
+		if !ok {
+			return nil
+		}
+		secret, set := os.LookupEnv(name)
+		if !set || secret == "" {
+			l.errAt(l.deref(p.v), ErrInvalid, "webhook: secret_env: the environment variable %s is not set (the HMAC key never goes in the file)", name)
+			return nil
+		}
+		a.secret = []byte(secret)
+	} else {
+		l.errAt(v, ErrInvalid, "webhook needs secret_env: the environment variable holding the HMAC key the receiver checks")
+		return nil
+	}
+	if p, ok := f["timeout"]; ok {
+		if s, ok := l.str(p.v, "webhook.timeout"); ok {
+			d, err := time.ParseDuration(s)
+			if err != nil || d <= 0 || d > MaxWebhookTimeout {
+				l.errAt(l.deref(p.v), ErrInvalid, "webhook: timeout %q: want a duration up to %s", s, MaxWebhookTimeout)
+				return nil
+			}
+			a.timeout = d
+		}
+	}
+	if p, ok := f["retries"]; ok {
+		if x, ok := l.float(p.v, "webhook.retries"); ok {
+			if x < 0 || x > 5 || x != float64(int(x)) {
+				l.errAt(l.deref(p.v), ErrInvalid, "webhook: retries %v: want 0 to 5", x)
+				return nil
+			}
+			a.retries = int(x)
+		}
+	}
+	if p, ok := f["fallback"]; ok {
+		a.fallback = l.outMessage(p.v, "webhook.fallback", false)
+	}
+	return a
+}
+
+// webhookMemo names the memo of a rule's webhook answer.
+func webhookMemo(x *run) string { return "webhook:" + x.rule.name }
+
+func (a *webhookAction) run(x *run) error {
+	ans, err := a.answer(x)
+	if err != nil {
+		x.c.Logger().Warn("rules: webhook failed; sending the fallback", slog.String(LogKeyRule, x.rule.name),
+			slog.String("url", a.url), slog.Any(LogKeyError, err))
+		if a.fallback != nil {
+			return (&replyAction{msg: a.fallback}).run(x)
+		}
+		return nil
+	}
+	return a.apply(x, ans)
+}
+
+// answer returns the webhook's answer for the message: the one remembered by an earlier
+// attempt (a replay acts on the same answer), else a new call's, remembered before it
+// is acted on.
+func (a *webhookAction) answer(x *run) (*WebhookAnswer, error) {
+	if data, ok, err := x.c.Memo(webhookMemo(x)); err == nil && ok {
+		if ans, _, err := DecodeWebhookAnswer(data); err == nil {
+			return ans, nil
+		}
+	}
+	body, err := json.Marshal(a.request(x))
+	if err != nil {
+		return nil, fmt.Errorf("encode the request: %w", err)
+	}
+	data, err := a.call(x, body)
+	if err != nil {
+		return nil, err
+	}
+	ans, unknown, err := DecodeWebhookAnswer(data)
+	if err != nil {
+		return nil, err
+	}
+	if len(unknown) > 0 {
+		x.c.Logger().Warn("rules: webhook answer has fields kfbot does not know; ignored", slog.Any("fields", unknown))
+	}
+	if err := x.c.Remember(webhookMemo(x), data); err != nil && !errors.Is(err, bot.ErrNoMemo) {
+		return nil, err
+	}
+	return ans, nil
+}
+
+func (a *webhookAction) request(x *run) *WebhookRequest {
+	c := x.c
+	h := c.Header()
+	req := &WebhookRequest{Version: 1, CorpID: c.Client().CorpID(), OpenKFID: h.OpenKFID, ExternalUserID: h.ExternalUserID,
+		MsgID: h.MsgID, MsgType: string(h.MsgType), Text: c.Text(), Message: json.RawMessage(h.Raw), Vars: map[string]any{}}
+	if len(req.Message) == 0 || !json.Valid(req.Message) {
+		req.Message = json.RawMessage("null")
+	}
+	if s := c.Session(); s != nil {
+		if s.Vars != nil {
+			req.Vars = s.Vars
+		}
+		req.RepliesLeft = s.RepliesLeft
+		if p := s.Customer; !p.Fetched.IsZero() {
+			req.Customer = &WebhookCustomer{Nickname: p.Nickname, Avatar: p.Avatar, Gender: p.Gender, UnionID: p.UnionID}
+		}
+	}
+	return req
+}
+
+// call posts body, retrying network errors, 429 and 5xx with capped jittered back-off.
+func (a *webhookAction) call(x *run, body []byte) ([]byte, error) {
+	client := x.set.opts.webhookClient
+	if client == nil {
+		client = http.DefaultClient
+	}
+	h := x.c.Header()
+	delivery := bot.OutMsgID(h.OpenKFID, h.MsgID, "wh")
+	wait := backoff.New(200*time.Millisecond, 2*time.Second)
+	var last error
+	for attempt := 0; attempt <= a.retries; attempt++ {
+		if attempt > 0 {
+			if err := backoff.Sleep(x.c.Context(), wait.Next()); err != nil {
+				return nil, last
+			}
+		}
+		data, retry, err := a.post(x, client, body, delivery)
+		if err == nil {
+			return data, nil
+		}
+		last = err
+		if !retry {
+			break
+		}
+	}
+	return nil, last
+}
+
+func (a *webhookAction) post(x *run, client *http.Client, body []byte, delivery string) (data []byte, retry bool, err error) {
+	ctx, cancel := contextWithTimeout(x.c, a.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.url, bytes.NewReader(body))
+	if err != nil {
+		return nil, false, err
+	}
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "kfbot-webhook/1")
+	req.Header.Set(HeaderWebhookTimestamp, ts)
+	req.Header.Set(HeaderWebhookDelivery, delivery)
+	req.Header.Set(HeaderWebhookSignature, SignWebhook(a.secret, ts, body))
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, x.c.Context().Err() == nil, fmt.Errorf("post: %w", err)
+	}
+	defer resp.Body.Close()
+	data, err = io.ReadAll(io.LimitReader(resp.Body, MaxWebhookAnswerBytes+1))
+	if err != nil {
+		return nil, true, fmt.Errorf("read the answer: %w", err)
+	}
+	if resp.StatusCode/100 != 2 {
+		return nil, resp.StatusCode == 429 || resp.StatusCode >= 500, fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	return data, false, nil
+}
+
+// apply acts on an answer: its replies (within the allowance), variables, hand-off.
+func (a *webhookAction) apply(x *run, ans *WebhookAnswer) error {
+	for _, r := range ans.Replies {
+		if err := x.c.ReplyText(r.Text); err != nil {
+			if refusal(err) {
+				break
+			}
+			return err
+		}
+	}
+	if len(ans.Set) > 0 {
+		s := x.c.Session()
+		if s.Vars == nil {
+			s.Vars = map[string]any{}
+		}
+		for k, v := range ans.Set {
+			if v == nil {
+				delete(s.Vars, k)
+			} else {
+				s.Vars[k] = v
+			}
+		}
+	}
+	kind, servicer, _ := ans.transfer() // checked by DecodeWebhookAnswer
+	if kind == "" {
+		return nil
+	}
+	var err error
+	switch kind {
+	case TransferPool:
+		_, err = x.c.TransferToPool()
+	case TransferEnd:
+		_, err = x.c.EndSession()
+	case TransferServicer:
+		_, err = x.c.TransferTo(servicer)
+	}
+	return err
+}
