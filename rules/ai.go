@@ -40,6 +40,7 @@ func (s *Set) Assistant() *ai.Assistant { return s.asst }
 type aiSection struct {
 	settings ai.Settings
 	accounts map[string]ai.Settings
+	tools    []ai.Function // HTTP tools declared in the file
 }
 
 // aiKeys are the keys of the `ai` section and of an `ai` action (accounts: only the
@@ -148,8 +149,15 @@ func (l *loader) aiSection(n *yaml.Node) *aiSection {
 	if v == nil || isNull(v) {
 		return &aiSection{}
 	}
-	s, fs := l.aiSettings(v, "ai", "accounts")
+	s, fs := l.aiSettings(v, "ai", "accounts", "tools")
 	sec := &aiSection{settings: s, accounts: map[string]ai.Settings{}}
+	if p, ok := fs["tools"]; ok {
+		for _, tn := range l.seq(p.v, "ai: tools") {
+			if f, ok := l.httpTool(tn); ok {
+				sec.tools = append(sec.tools, f)
+			}
+		}
+	}
 	if p, ok := fs["accounts"]; ok {
 		for _, ap := range l.rawPairs(p.v, "ai: accounts") {
 			o, _ := l.aiSettings(ap.v, "ai: accounts: "+ap.key)
@@ -220,6 +228,9 @@ func (l *loader) buildAssistant(rs []*rule, sec *aiSection) *ai.Assistant {
 		backend = noModel{}
 	}
 	opts := append([]ai.Option(nil), l.opts.aiOpts...)
+	for _, f := range sec.tools {
+		opts = append(opts, ai.WithFunction(f))
+	}
 	for id, o := range sec.accounts {
 		opts = append(opts, ai.WithAccount(id, o))
 	}

@@ -130,7 +130,11 @@
 // max_tokens, max_parts, merge_window, timeout, fallback, handoff_on_failure, handoff,
 // handoff_servicer, handoff_notice, notice, notice_after, stream, images, image_text,
 // voice_text, context_turns, context_bytes, clear_words, cleared_text, vars,
-// max_tool_calls, and accounts: {open_kfid: {…overrides…}}; see package ai's Settings.
+// max_tool_calls, accounts: {open_kfid: {…overrides…}} (see package ai's Settings),
+// and tools: HTTP endpoints the model may call, each {name, description, url,
+// secret_env, parameters (a JSON schema of type object), timeout, retries}; a call POSTs
+// a [ToolRequest] (tool, arguments, open_kfid, external_userid, msgid), signed like a
+// webhook, and the model reads the answer (at most 16 KiB).
 //
 // webhook posts the message to a URL and acts on the JSON it answers:
 //

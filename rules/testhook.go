@@ -29,6 +29,9 @@ func prepareTest(set any, now func() time.Time, whenErr func(rule string, err er
 	ts.opts.onWhenError = whenErr
 	if s.asst != nil && model != nil {
 		opts := append([]ai.Option(nil), s.opts.aiOpts...)
+		for _, f := range s.aiSec.tools {
+			opts = append(opts, ai.WithFunction(f))
+		}
 		for id, o := range s.aiSec.accounts {
 			opts = append(opts, ai.WithAccount(id, o))
 		}

@@ -18,6 +18,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/kfbot/kfbot/ai"
 	"github.com/kfbot/kfbot/bot"
 	"github.com/kfbot/kfbot/internal/backoff"
 )
@@ -169,6 +170,7 @@ func VerifyWebhook(secret []byte, h http.Header, body []byte, now time.Time, max
 
 // webhookAction is a compiled `webhook`.
 type webhookAction struct {
+	client   *http.Client
 	url      string
 	secret   []byte
 	timeout  time.Duration
@@ -184,7 +186,20 @@ func (l *loader) webhook(n *yaml.Node) action {
 	if f == nil {
 		return nil
 	}
-	a := &webhookAction{timeout: DefaultWebhookTimeout, retries: DefaultWebhookRetries}
+	if a := l.webhookFields(v, f); a != nil {
+		return a
+	}
+	return nil
+}
+
+// webhookFields reads a webhook's url, secret_env, timeout, retries and fallback from
+// fields f of mapping v (a webhook action, or an HTTP tool).
+func (l *loader) webhookFields(v *yaml.Node, f map[string]pair) *webhookAction {
+	client := l.opts.webhookClient
+	if client == nil {
+		client = http.DefaultClient
+	}
+	a := &webhookAction{client: client, timeout: DefaultWebhookTimeout, retries: DefaultWebhookRetries}
 	p, ok := f["url"]
 	if !ok {
 		l.errAt(v, ErrInvalid, "webhook needs url")
@@ -266,7 +281,8 @@ func (a *webhookAction) answer(x *run) (*WebhookAnswer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode the request: %w", err)
 	}
-	data, err := a.call(x, body)
+	h := x.c.Header()
+	data, err := a.callFor(x.c, a.client, body, bot.OutMsgID(h.OpenKFID, h.MsgID, "wh"))
 	if err != nil {
 		return nil, err
 	}
@@ -303,23 +319,18 @@ func (a *webhookAction) request(x *run) *WebhookRequest {
 	return req
 }
 
-// call posts body, retrying network errors, 429 and 5xx with capped jittered back-off.
-func (a *webhookAction) call(x *run, body []byte) ([]byte, error) {
-	client := x.set.opts.webhookClient
-	if client == nil {
-		client = http.DefaultClient
-	}
-	h := x.c.Header()
-	delivery := bot.OutMsgID(h.OpenKFID, h.MsgID, "wh")
+// callFor posts body for c's message with delivery id delivery, retrying network
+// errors, 429 and 5xx with capped jittered back-off.
+func (a *webhookAction) callFor(c *bot.Context, client *http.Client, body []byte, delivery string) ([]byte, error) {
 	wait := backoff.New(200*time.Millisecond, 2*time.Second)
 	var last error
 	for attempt := 0; attempt <= a.retries; attempt++ {
 		if attempt > 0 {
-			if err := backoff.Sleep(x.c.Context(), wait.Next()); err != nil {
+			if err := backoff.Sleep(c.Context(), wait.Next()); err != nil {
 				return nil, last
 			}
 		}
-		data, retry, err := a.post(x, client, body, delivery)
+		data, retry, err := a.post(c, client, body, delivery)
 		if err == nil {
 			return data, nil
 		}
@@ -331,8 +342,8 @@ func (a *webhookAction) call(x *run, body []byte) ([]byte, error) {
 	return nil, last
 }
 
-func (a *webhookAction) post(x *run, client *http.Client, body []byte, delivery string) (data []byte, retry bool, err error) {
-	ctx, cancel := contextWithTimeout(x.c, a.timeout)
+func (a *webhookAction) post(c *bot.Context, client *http.Client, body []byte, delivery string) (data []byte, retry bool, err error) {
+	ctx, cancel := contextWithTimeout(c, a.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.url, bytes.NewReader(body))
 	if err != nil {
@@ -346,7 +357,7 @@ func (a *webhookAction) post(x *run, client *http.Client, body []byte, delivery 
 	req.Header.Set(HeaderWebhookSignature, SignWebhook(a.secret, ts, body))
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, x.c.Context().Err() == nil, fmt.Errorf("post: %w", err)
+		return nil, c.Context().Err() == nil, fmt.Errorf("post: %w", err)
 	}
 	defer resp.Body.Close()
 	data, err = io.ReadAll(io.LimitReader(resp.Body, MaxWebhookAnswerBytes+1))
@@ -396,4 +407,76 @@ func (a *webhookAction) apply(x *run, ans *WebhookAnswer) error {
 		_, err = x.c.TransferTo(servicer)
 	}
 	return err
+}
+
+// MaxToolAnswerBytes bounds what an HTTP tool's answer gives the model.
+const MaxToolAnswerBytes = 16 << 10
+
+// ToolRequest is the JSON body an HTTP tool of the rule file's `ai: tools` gets, signed
+// like a webhook's: the tool's name, the model's arguments, and the conversation.
+type ToolRequest struct {
+	Version        int             `json:"version"` // 1
+	Tool           string          `json:"tool"`
+	Arguments      json.RawMessage `json:"arguments"`
+	OpenKFID       string          `json:"open_kfid"`
+	ExternalUserID string          `json:"external_userid"`
+	MsgID          string          `json:"msgid"`
+}
+
+// httpTool reads one of `ai: tools`: a tool the model may call that POSTs a
+// [ToolRequest] to url and gives the model what it answers (at most 16 KiB).
+//
+//	tools:
+//	  - name: order_status
+//	    description: Look up an order by its number.
+//	    url: https://shop.example.com/kfbot/order
+//	    secret_env: KFBOT_TOOL_SECRET
+//	    parameters: {type: object, properties: {order_id: {type: string}}, required: [order_id]}
+//	    timeout: 5s
+func (l *loader) httpTool(n *yaml.Node) (ai.Function, bool) {
+	v := l.deref(n)
+	f := l.fields(v, "a tool", "name", "description", "url", "secret_env", "parameters", "timeout", "retries")
+	if f == nil {
+		return ai.Function{}, false
+	}
+	name, ok := l.nonEmpty(f["name"].v, "tool name")
+	if !ok {
+		return ai.Function{}, false
+	}
+	if !varName.MatchString(name) {
+		l.errAt(l.deref(f["name"].v), ErrInvalid, "ai: tools: name %q: want letters, digits and _", name)
+		return ai.Function{}, false
+	}
+	desc := ""
+	if p, ok := f["description"]; ok {
+		desc, _ = l.str(p.v, "description")
+	}
+	hook := l.webhookFields(v, f)
+	if hook == nil {
+		return ai.Function{}, false
+	}
+	params := map[string]any{"type": "object", "properties": map[string]any{}}
+	if p, ok := f["parameters"]; ok {
+		var schema map[string]any
+		if err := l.deref(p.v).Decode(&schema); err != nil || schema["type"] != "object" {
+			l.errAt(l.deref(p.v), ErrInvalid, "ai: tools: %s: parameters must be a JSON schema of type object", name)
+			return ai.Function{}, false
+		}
+		params = schema
+	}
+	return ai.Function{Name: name, Description: desc, Parameters: params, Run: func(c *bot.Context, args json.RawMessage) (string, error) {
+		h := c.Header()
+		body, err := json.Marshal(ToolRequest{Version: 1, Tool: name, Arguments: args, OpenKFID: h.OpenKFID, ExternalUserID: h.ExternalUserID, MsgID: h.MsgID})
+		if err != nil {
+			return "", err
+		}
+		data, err := hook.callFor(c, hook.client, body, bot.OutMsgID(h.OpenKFID, h.MsgID, "t"))
+		if err != nil {
+			return "", fmt.Errorf("tool %s: %w", name, err)
+		}
+		if len(data) > MaxToolAnswerBytes {
+			data = data[:MaxToolAnswerBytes]
+		}
+		return string(data), nil
+	}}, true
 }

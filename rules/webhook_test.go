@@ -27,6 +27,7 @@ type hookServer struct {
 	*httptest.Server
 	mu       sync.Mutex
 	requests []rules.WebhookRequest
+	bodies   [][]byte
 	headers  []http.Header
 	bad      int // requests whose signature did not verify
 }
@@ -43,6 +44,7 @@ func newHookServer(t *testing.T, answer func(n int, w http.ResponseWriter, r *ht
 			h.bad++
 		}
 		h.requests = append(h.requests, req)
+		h.bodies = append(h.bodies, body)
 		h.headers = append(h.headers, r.Header.Clone())
 		n := len(h.requests)
 		h.mu.Unlock()
@@ -195,4 +197,42 @@ func FuzzDecodeWebhookAnswer(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestHTTPToolsFromTheRuleFile(t *testing.T) {
+	srv := newHookServer(t, func(_ int, w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"status":"shipped"}`)
+	})
+	file := fmt.Sprintf(`version: 1
+ai:
+  tools:
+    - name: order_status
+      description: Look up an order.
+      url: %s
+      secret_env: KFBOT_TEST_HOOK_SECRET
+      parameters: {type: object, properties: {order_id: {type: string}}, required: [order_id]}
+rules:
+  - name: model
+    then: [{ai: {}}]
+tests:
+  - name: tool
+    model:
+      - call: order_status
+        args: {order_id: A1}
+      - say: "Your order has shipped."
+    steps:
+      - say: where is A1?
+        expect: {reply: "Your order has shipped."}
+`, srv.URL)
+	runHookTests(t, file)
+	require.Len(t, srv.requests, 1)
+	assert.Zero(t, srv.bad, "signed")
+	var req rules.ToolRequest
+	require.NoError(t, json.Unmarshal(srv.bodies[0], &req))
+	assert.Equal(t, "order_status", req.Tool)
+	assert.JSONEq(t, `{"order_id":"A1"}`, string(req.Arguments))
+	assert.NotEmpty(t, req.MsgID)
+
+	_, err := rules.Load(strings.NewReader(strings.Replace(file, "type: object, properties", "type: string, properties", 1)), "rules.yaml", quiet)
+	assert.ErrorContains(t, err, "parameters must be a JSON schema of type object")
 }
