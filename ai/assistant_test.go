@@ -222,3 +222,23 @@ func TestContextComesFromTheTranscriptAndClears(t *testing.T) {
 		assert.Len(t, reqs[2].Messages, 1, "the history starts after the clear")
 	})
 }
+
+func TestTheNoticeGoesOutWhileTheModelIsSlow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t, ai.Settings{Notice: "One moment…", NoticeAfter: 3 * time.Second, MergeWindow: -1})
+		w.model.Add(ai.Step{Delay: 10 * time.Second, Response: ai.Response{Text: "Here it is."}})
+		w.srv.AddText(testKF, "wmA", "hard question")
+		w.bot.Notify(testKF, "")
+		time.Sleep(4 * time.Second)
+		synctest.Wait()
+		assert.Equal(t, []string{"One moment…"}, w.texts("wmA"))
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		assert.Equal(t, []string{"One moment…", "Here it is."}, w.texts("wmA"))
+
+		w.model.Add(ai.Say("Quick."))
+		w.say("wmA", "easy one")
+		assert.Equal(t, "Quick.", w.texts("wmA")[2], "no notice for a fast answer")
+		assert.Len(t, w.texts("wmA"), 3)
+	})
+}

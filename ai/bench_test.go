@@ -16,6 +16,7 @@ import (
 	"github.com/kfbot/kfbot/bot"
 	"github.com/kfbot/kfbot/kf"
 	"github.com/kfbot/kfbot/kf/kftest"
+	"github.com/kfbot/kfbot/rules"
 	"github.com/kfbot/kfbot/storage"
 	"github.com/kfbot/kfbot/storage/badgerstore"
 )
@@ -69,13 +70,21 @@ func (w *sendWatch) waitFor(tb testing.TB, n int) {
 // benchBot starts a bot on srv with store, whose handler answers texts starting with
 // "kw" at once and gives the rest to asst; it stops when the benchmark ends.
 func benchBot(b *testing.B, srv *kftest.Server, store storage.Store, asst *ai.Assistant) *bot.Bot {
+	return startBot(b, srv, store, func(bt *bot.Bot) {
+		bt.Handle(bot.TextPrefix("kw"), func(c *bot.Context) error { return c.ReplyText("kw answer") })
+		bt.HandleDefault(asst.Handle)
+	})
+}
+
+// startBot starts a bot on srv with store and the handlers setup registers; it stops
+// when the benchmark ends.
+func startBot(b *testing.B, srv *kftest.Server, store storage.Store, setup func(*bot.Bot)) *bot.Bot {
 	client := kf.NewClient(srv.CorpID(), srv.Secret(), kf.WithBaseURL(srv.URL), kf.WithHTTPClient(srv.Client()),
 		kf.WithLogger(slog.New(slog.DiscardHandler)))
 	bt, err := bot.New(client, store, bot.WithLogger(slog.New(slog.DiscardHandler)), bot.WithAccounts(testKF),
 		bot.WithShutdownTimeout(100*time.Millisecond))
 	require.NoError(b, err)
-	bt.Handle(bot.TextPrefix("kw"), func(c *bot.Context) error { return c.ReplyText("kw answer") })
-	bt.HandleDefault(asst.Handle)
+	setup(bt)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- bt.Run(ctx) }()
@@ -86,9 +95,20 @@ func benchBot(b *testing.B, srv *kftest.Server, store storage.Store, asst *ai.As
 	return bt
 }
 
+// keywordRules answers "kw…" by a keyword rule and the rest with the model.
+const keywordRules = `version: 1
+rules:
+  - name: price
+    when: msg.type == "text" && msg.text startsWith "kw"
+    then: [{reply: "kw answer"}]
+  - name: model
+    when: msg.type == "text"
+    then: [{ai: {merge_window: 0s, handoff: false}}]
+`
+
 // BenchmarkKeywordRepliesWhileTheModelIsSlow: 100 conversations wait for a model that
-// takes 5 s while 100 others are answered by a keyword handler, on Badger; it reports
-// the keyword replies' latency (message added to its reply accepted by the fake WeCom).
+// takes 5 s while 100 others are answered by a keyword rule, on Badger; it reports the
+// keyword replies' latency (message added to its reply accepted by the fake WeCom).
 func BenchmarkKeywordRepliesWhileTheModelIsSlow(b *testing.B) {
 	srv := kftest.NewServer()
 	defer srv.Close()
@@ -99,9 +119,10 @@ func BenchmarkKeywordRepliesWhileTheModelIsSlow(b *testing.B) {
 	model.SetDefault(func(*ai.Request) ai.Step {
 		return ai.Step{Response: ai.Response{Text: "the slow answer"}, Delay: 5 * time.Second}
 	})
-	asst, err := ai.New(model, ai.Settings{MergeWindow: -1, NoHandoff: true}, ai.WithConcurrency(100))
+	set, err := rules.Load(strings.NewReader(keywordRules), "rules.yaml", rules.WithLogger(slog.New(slog.DiscardHandler)),
+		rules.WithModel(model, ai.WithConcurrency(100)))
 	require.NoError(b, err)
-	bt := benchBot(b, srv, store, asst)
+	bt := startBot(b, srv, store, func(bt *bot.Bot) { require.NoError(b, bt.Install(set)) })
 	kw := newSendWatch(srv, "kw")
 
 	var lat []time.Duration

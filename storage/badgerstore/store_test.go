@@ -267,3 +267,25 @@ func TestApplyTooBig(t *testing.T) {
 	b.Sessions = b.Sessions[:4]
 	require.NoError(t, s.Apply(ctx, b), "a smaller part fits")
 }
+
+// TestInboxSurvivesReopen: parked messages and memos are on disk.
+func TestInboxSurvivesReopen(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	acct := storage.Account{CorpID: "ww1", OpenKFID: "wk1"}
+	e := storage.InboxEntry{Conversation: storage.Conversation{CorpID: "ww1", OpenKFID: "wk1", ExternalUserID: "wm1"},
+		Seq: 3, MsgID: "m1", Message: []byte(`{"msgid":"m1"}`), Arrived: time.Now()}
+	s := openDir(t, dir)
+	require.NoError(t, s.Apply(ctx, &storage.Batch{Park: []storage.InboxEntry{e}}))
+	require.NoError(t, s.PutMemo(ctx, "memo-1", []byte("answer"), time.Hour))
+	require.NoError(t, s.Close())
+
+	s = openDir(t, dir)
+	got, err := s.Inbox(ctx, acct)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.Equal(t, "m1", got[0].MsgID)
+	v, err := s.Memo(ctx, "memo-1")
+	require.NoError(t, err)
+	assert.Equal(t, "answer", string(v))
+}

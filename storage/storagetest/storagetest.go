@@ -35,8 +35,10 @@ const (
 // When the store also implements [storage.TranscriptStore], the Transcript group checks
 // it too: order, idempotent replay, the cap per conversation ([TranscriptTurns] turns
 // with MaxTurns [TranscriptCap]), TTL expiry, isolation of corps and conversations,
-// ScanTurns' filters, concurrency and invalid turns. For other stores those subtests
-// are skipped.
+// ScanTurns' filters, concurrency and invalid turns. When it implements
+// [storage.InboxStore], the Inbox and Memo groups check the parked messages (round trip,
+// order, isolation, atomic batches, TTL) and memos (round trip, copies, TTL, invalid).
+// For other stores those subtests are skipped.
 func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) storage.Store, opts ...Option) {
 	t.Helper()
 	var o options
@@ -85,6 +87,13 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) storage
 			fn   func(t *testing.T, s storage.Store, c *Clock)
 			real func(t *testing.T, s storage.Store, rt *realTime)
 		}{tt.name, asTranscripts(tt.fn), asRealTranscripts(tt.real)})
+	}
+	for _, tt := range inboxTests {
+		tests = append(tests, struct {
+			name string
+			fn   func(t *testing.T, s storage.Store, c *Clock)
+			real func(t *testing.T, s storage.Store, rt *realTime)
+		}{tt.name, asInbox(tt.fn), asRealInbox(tt.real)})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
