@@ -47,6 +47,9 @@ func NewSegmenter(maxBytes, maxParts, minBytes int) *Segmenter {
 // Write adds delta to the answer and returns the messages that became final, in order.
 func (s *Segmenter) Write(delta string) []string {
 	s.raw += delta
+	if !strings.Contains(delta, "\n") && len(s.plain)+len(s.raw) <= s.maxBytes {
+		return nil // no new paragraph break, and the text still fits: nothing is final yet
+	}
 	var out []string
 	for s.sent < s.maxParts-1 {
 		part, ok := s.next()
