@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
 	"time"
 )
 
@@ -168,4 +171,54 @@ func Retryable(err error) bool {
 		return false
 	}
 	return errors.Is(err, context.DeadlineExceeded)
+}
+
+// CheckBaseURL checks a backend's base URL: absolute http(s) with a host. backend and
+// example name it in the error ("dify", "https://api.dify.ai/v1").
+func CheckBaseURL(backend, raw, example string) error {
+	if raw == "" {
+		return fmt.Errorf("%s: no base URL (KFBOT_AI_BASE_URL), e.g. %s", backend, example)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%s: base URL %q: want http(s)://host/path, e.g. %s", backend, raw, example)
+	}
+	return nil
+}
+
+// Retries is a backend's retry count from its config: 0 means the default, 2; a
+// negative count, none.
+func Retries(n int) int {
+	switch {
+	case n == 0:
+		return 2
+	case n < 0:
+		return 0
+	}
+	return n
+}
+
+// StatusKind classifies an HTTP error status.
+func StatusKind(status int) ErrorKind {
+	switch {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return KindAuth
+	case status == http.StatusTooManyRequests:
+		return KindRateLimited
+	case status >= 500:
+		return KindServer
+	}
+	return KindClient
+}
+
+// RetryAfter reads the delay a refusal asked for: Retry-After-Ms, else Retry-After in
+// seconds; 0 when it asked for none.
+func RetryAfter(h http.Header) time.Duration {
+	if ms, err := strconv.ParseFloat(h.Get("Retry-After-Ms"), 64); err == nil && ms > 0 {
+		return time.Duration(ms * float64(time.Millisecond))
+	}
+	if s, err := strconv.Atoi(h.Get("Retry-After")); err == nil && s > 0 {
+		return time.Duration(s) * time.Second
+	}
+	return 0
 }

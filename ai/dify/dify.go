@@ -21,7 +21,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -60,12 +59,8 @@ var _ ai.Backend = (*Backend)(nil)
 // New returns a backend for cfg, checking it.
 func New(cfg Config) (*Backend, error) {
 	var errs []error
-	u, err := url.Parse(cfg.BaseURL)
-	switch {
-	case cfg.BaseURL == "":
-		errs = append(errs, errors.New("dify: no base URL (KFBOT_AI_BASE_URL), e.g. https://api.dify.ai/v1"))
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		errs = append(errs, fmt.Errorf("dify: base URL %q: want http(s)://host/v1", cfg.BaseURL))
+	if err := ai.CheckBaseURL("dify", cfg.BaseURL, "https://api.dify.ai/v1"); err != nil {
+		errs = append(errs, err)
 	}
 	if cfg.APIKey == "" {
 		errs = append(errs, errors.New("dify: no API key (KFBOT_AI_API_KEY): the app's app-… key"))
@@ -85,14 +80,8 @@ func New(cfg Config) (*Backend, error) {
 	if hc == nil {
 		hc = &http.Client{}
 	}
-	retries := cfg.MaxRetries
-	switch {
-	case retries == 0:
-		retries = 2
-	case retries < 0:
-		retries = 0
-	}
-	return &Backend{endpoint: strings.TrimSuffix(cfg.BaseURL, "/") + "/chat-messages", key: cfg.APIKey, hc: hc, retries: retries, inputs: in}, nil
+	return &Backend{endpoint: strings.TrimSuffix(cfg.BaseURL, "/") + "/chat-messages", key: cfg.APIKey, hc: hc,
+		retries: ai.Retries(cfg.MaxRetries), inputs: in}, nil
 }
 
 // Complete implements [ai.Backend].
@@ -268,23 +257,8 @@ func statusError(resp *http.Response) error {
 		Message string `json:"message"`
 	}
 	_ = json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&body)
-	e := &ai.Error{Backend: "dify", Status: resp.StatusCode, Code: body.Code, Message: body.Message}
-	switch s := resp.StatusCode; {
-	case s == 401 || s == 403:
-		e.Kind = ai.KindAuth
-	case s == 429:
-		e.Kind = ai.KindRateLimited
-	case s >= 500:
-		e.Kind = ai.KindServer
-	default:
-		e.Kind = ai.KindClient
-	}
-	if ms, err := strconv.ParseFloat(resp.Header.Get("Retry-After-Ms"), 64); err == nil && ms > 0 {
-		e.RetryAfter = time.Duration(ms * float64(time.Millisecond))
-	} else if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
-		e.RetryAfter = time.Duration(s) * time.Second
-	}
-	return e
+	return &ai.Error{Backend: "dify", Kind: ai.StatusKind(resp.StatusCode), Status: resp.StatusCode, Code: body.Code,
+		Message: body.Message, RetryAfter: ai.RetryAfter(resp.Header)}
 }
 
 // stripURL keeps the URL (which names no secret, but is noise) out of a transport error.

@@ -12,12 +12,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
-	"net/url"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
@@ -64,12 +60,8 @@ var _ ai.Backend = (*Backend)(nil)
 // New returns a backend for cfg, checking it.
 func New(cfg Config) (*Backend, error) {
 	var errs []error
-	u, err := url.Parse(cfg.BaseURL)
-	switch {
-	case cfg.BaseURL == "":
-		errs = append(errs, errors.New("openaichat: no base URL (KFBOT_AI_BASE_URL), e.g. https://api.deepseek.com/v1"))
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		errs = append(errs, fmt.Errorf("openaichat: base URL %q: want http(s)://host/path", cfg.BaseURL))
+	if err := ai.CheckBaseURL("openaichat", cfg.BaseURL, "https://api.deepseek.com/v1"); err != nil {
+		errs = append(errs, err)
 	}
 	if cfg.Model == "" {
 		errs = append(errs, errors.New("openaichat: no model (KFBOT_AI_MODEL), e.g. deepseek-chat"))
@@ -81,17 +73,10 @@ func New(cfg Config) (*Backend, error) {
 	if hc == nil {
 		hc = &http.Client{}
 	}
-	retries := cfg.MaxRetries
-	switch {
-	case retries == 0:
-		retries = 2
-	case retries < 0:
-		retries = 0
-	}
 	opts := []option.RequestOption{
 		option.WithBaseURL(strings.TrimSuffix(cfg.BaseURL, "/") + "/"),
 		option.WithHTTPClient(hc),
-		option.WithMaxRetries(retries),
+		option.WithMaxRetries(ai.Retries(cfg.MaxRetries)),
 	}
 	if cfg.APIKey != "" {
 		opts = append(opts, option.WithAPIKey(cfg.APIKey))
@@ -253,19 +238,11 @@ func classify(err error) error {
 	case errors.As(err, &apierr):
 		e.Status, e.Code, e.Message, e.Err = apierr.StatusCode, apierr.Code, apierr.Message, nil
 		if apierr.Response != nil {
-			e.RetryAfter = retryAfter(apierr.Response.Header)
+			e.RetryAfter = ai.RetryAfter(apierr.Response.Header)
 		}
-		switch s := apierr.StatusCode; {
-		case s == 401 || s == 403:
-			e.Kind = ai.KindAuth
-		case s == 429:
-			e.Kind = ai.KindRateLimited
-		case s >= 500:
-			e.Kind = ai.KindServer
-		case s == 400 && strings.Contains(strings.ToLower(apierr.Message), "image"):
+		e.Kind = ai.StatusKind(apierr.StatusCode)
+		if apierr.StatusCode == http.StatusBadRequest && strings.Contains(strings.ToLower(apierr.Message), "image") {
 			e.Kind = ai.KindImagesUnsupported
-		default:
-			e.Kind = ai.KindClient
 		}
 	case errors.Is(err, context.DeadlineExceeded):
 		e.Kind = ai.KindTimeout
@@ -277,15 +254,4 @@ func classify(err error) error {
 		e.Kind = ai.KindNetwork
 	}
 	return e
-}
-
-// retryAfter reads the delay a refusal asked for.
-func retryAfter(h http.Header) time.Duration {
-	if ms, err := strconv.ParseFloat(h.Get("Retry-After-Ms"), 64); err == nil && ms > 0 {
-		return time.Duration(ms * float64(time.Millisecond))
-	}
-	if s, err := strconv.Atoi(h.Get("Retry-After")); err == nil && s > 0 {
-		return time.Duration(s) * time.Second
-	}
-	return 0
 }
