@@ -97,3 +97,38 @@ func (s *Counting) BeginSend(ctx context.Context, id string, ttl time.Duration) 
 	s.Writes.Add(1)
 	return s.Store.BeginSend(ctx, id, ttl)
 }
+
+// CountingInbox is a [Counting] store that also counts the [storage.InboxStore] calls of
+// a store that has an inbox. Make it with [Counting.WithInbox].
+type CountingInbox struct {
+	*Counting
+	inbox storage.InboxStore
+}
+
+// WithInbox returns s as a store that keeps the wrapped store's inbox: a *CountingInbox
+// when the wrapped store implements [storage.InboxStore], s itself otherwise (so a store
+// without an inbox does not seem to have one).
+func (s *Counting) WithInbox() storage.Store {
+	if is, ok := s.Store.(storage.InboxStore); ok {
+		return &CountingInbox{Counting: s, inbox: is}
+	}
+	return s
+}
+
+// Inbox implements [storage.InboxStore], counting a read.
+func (s *CountingInbox) Inbox(ctx context.Context, a storage.Account) ([]storage.InboxEntry, error) {
+	s.Reads.Add(1)
+	return s.inbox.Inbox(ctx, a)
+}
+
+// Memo implements [storage.InboxStore], counting a read.
+func (s *CountingInbox) Memo(ctx context.Context, key string) ([]byte, error) {
+	s.Reads.Add(1)
+	return s.inbox.Memo(ctx, key)
+}
+
+// PutMemo implements [storage.InboxStore], counting a write.
+func (s *CountingInbox) PutMemo(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	s.Writes.Add(1)
+	return s.inbox.PutMemo(ctx, key, value, ttl)
+}
