@@ -13,6 +13,15 @@
 // and the OpenKfId of the account with new data) or `kf_account_auth_change`; other events
 // parse fine and should be acknowledged and ignored.
 //
+// # Other notifications
+//
+// [DecodeNotification] decodes every other callback of the WeCom world around a KF bot into
+// its own type: provider command callbacks (suite_ticket, create/change/cancel_auth,
+// reset_permanent_code, change_contact, share_agent_change), external-contact changes
+// (change_external_contact, change_external_chat, change_external_tag), 获客助手 and
+// license events, in the InfoType form and the MsgType=event form alike, and an [*Unknown]
+// for the rest. Comma-separated lists become slices, times time.Time.
+//
 // # Scheme
 //
 // Configuration: the Token (signature only), the 43-character EncodingAESKey and the
