@@ -188,17 +188,28 @@ func (c *Cipher) VerifyURL(msgSignature, timestamp, nonce, echostr string) ([]by
 // freshly allocated and owned by the caller; body is not retained. The caller should bound the
 // body size (e.g. with [net/http.MaxBytesReader]).
 func (c *Cipher) DecryptMessage(msgSignature, timestamp, nonce string, body []byte) ([]byte, error) {
+	plain, _, err := c.Open(msgSignature, timestamp, nonce, body)
+	return plain, err
+}
+
+// Open is [Cipher.DecryptMessage] that also returns the receive id found inside the
+// ciphertext, for a [NotifyHeader.ReceiveID].
+func (c *Cipher) Open(msgSignature, timestamp, nonce string, body []byte) (plain []byte, receiveID string, err error) {
 	enc, err := encryptElement(body)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if !c.verify(msgSignature, timestamp, nonce, enc) {
-		return nil, fmt.Errorf("%w: msg_signature does not match the Encrypt element; check the Token configured for the callback URL", ErrBadSignature)
+		return nil, "", fmt.Errorf("%w: msg_signature does not match the Encrypt element; check the Token configured for the callback URL", ErrBadSignature)
 	}
 	if err := c.checkTimestamp(timestamp); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return c.decrypt("Encrypt", enc)
+	plain, err = c.decrypt("Encrypt", enc)
+	if err != nil {
+		return nil, "", err
+	}
+	return plain, c.receiveID, nil // decrypt refuses any other
 }
 
 func (c *Cipher) checkTimestamp(timestamp string) error {

@@ -2,6 +2,9 @@ package callback
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -43,6 +46,15 @@ type NotifyHeader struct {
 	Time time.Time
 	// Raw is the plaintext given to DecodeNotification (the same slice, not a copy).
 	Raw []byte
+	// Key identifies the notification for deduplication against WeCom's retries: a hash
+	// of every field decoded (of the whole plaintext too for an [*Unknown]), so a retry of
+	// the same event has the same key however it is re-encoded, and two events that differ
+	// in anything decoded have different keys.
+	Key string
+	// ReceiveID is the receive id found inside the ciphertext (the CorpID of a self-built
+	// app, the SuiteID of a suite): set by [Cipher.DecodeNotification], "" when the
+	// plaintext was decoded alone.
+	ReceiveID string
 }
 
 // Head implements [Notification].
@@ -214,14 +226,21 @@ var ErrNotNotification = errors.New("callback: not a notification (want <xml> wi
 // comma-separated lists become slices; times become time.Time. Malformed XML, or a
 // number that is not one, is an error; a well-formed payload of a type not described
 // here is an [*Unknown]. It never panics.
-func DecodeNotification(plain []byte) (Notification, error) {
+func DecodeNotification(plain []byte) (Notification, error) { return decodeNotification(plain, true) }
+
+// decodeNotification is DecodeNotification; fast=false skips the fast path (for the fuzz
+// target that compares both).
+func decodeNotification(plain []byte, fast bool) (Notification, error) {
 	var x notifyXML
-	dec := xml.NewDecoder(bytes.NewReader(plain))
-	dec.Strict = true
-	if err := dec.Decode(&x); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotNotification, err)
+	if !fast || !x.scan(plain) {
+		x = notifyXML{}
+		dec := xml.NewDecoder(bytes.NewReader(plain))
+		dec.Strict = true
+		if err := dec.Decode(&x); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrNotNotification, err)
+		}
 	}
-	trimStrings(&x)
+	x.trim()
 	h := NotifyHeader{InfoType: x.InfoType, SuiteID: x.SuiteId, AuthCorpID: x.AuthCorpId, ServiceCorpID: x.ServiceCorpId,
 		ToUserName: x.ToUserName, FromUserName: x.FromUserName, Raw: plain}
 	if x.InfoType == "" {
@@ -282,8 +301,8 @@ func DecodeNotification(plain []byte) (Notification, error) {
 		l := &License{NotifyHeader: h, OrderID: x.OrderId, BuyerUserID: x.BuyerUserId, OrderStatus: p.int("OrderStatus", x.OrderStatus),
 			Scene: p.int("Scene", x.Scene)}
 		for _, a := range x.AccountList {
-			acc := ActivatedAccount{ActiveCode: strings.TrimSpace(a.ActiveCode), UserID: strings.TrimSpace(a.UserId),
-				PreviousActiveCode: strings.TrimSpace(a.PreviousActiveCode), Type: p.int("Type", a.Type),
+			acc := ActivatedAccount{ActiveCode: a.ActiveCode, UserID: a.UserId,
+				PreviousActiveCode: a.PreviousActiveCode, Type: p.int("Type", a.Type),
 				PreviousStatus: p.int("PreviousStatus", a.PreviousStatus)}
 			if e := p.int("ExpireTime", a.ExpireTime); e != 0 {
 				acc.ExpireTime = time.Unix(e, 0)
@@ -299,6 +318,8 @@ func DecodeNotification(plain []byte) (Notification, error) {
 	if p.err != nil {
 		return nil, fmt.Errorf("callback: %s: %w", name, p.err)
 	}
+	_, unknown := n.(*Unknown)
+	n.Head().Key = x.key(plain, !unknown)
 	return n, nil
 }
 
@@ -339,16 +360,192 @@ func list(s string) []string {
 	return out
 }
 
-// trimStrings trims every string field of x (one level, and the account list).
-func trimStrings(x *notifyXML) {
-	for _, f := range []*string{&x.InfoType, &x.SuiteId, &x.AuthCorpId, &x.ServiceCorpId, &x.ToUserName, &x.FromUserName,
+// fields returns x's text fields in a fixed order: what trim trims and key hashes.
+func (x *notifyXML) fields() [57]*string {
+	return [...]*string{&x.InfoType, &x.SuiteId, &x.AuthCorpId, &x.ServiceCorpId, &x.ToUserName, &x.FromUserName,
 		&x.MsgType, &x.Event, &x.TimeStamp, &x.CreateTime, &x.AgentID, &x.AgentId, &x.SuiteTicket, &x.AuthCode, &x.State, &x.ChangeType,
 		&x.CorpId, &x.UserID, &x.OpenUserID, &x.NewUserID, &x.Name, &x.Department, &x.MainDepartment, &x.IsLeaderInDept,
 		&x.DirectLeader, &x.Mobile, &x.Position, &x.Gender, &x.Email, &x.BizMail, &x.Avatar, &x.Alias, &x.Telephone,
 		&x.Id, &x.ParentId, &x.Order, &x.OrderId, &x.TagId, &x.AddUserItems, &x.DelUserItems, &x.AddPartyItems,
 		&x.DelPartyItems, &x.ExternalUserID, &x.WelcomeCode, &x.Source, &x.FailReason, &x.ChatId, &x.UpdateDetail,
 		&x.JoinScene, &x.QuitScene, &x.MemChangeCnt, &x.TagType, &x.StrategyId, &x.LinkId, &x.BuyerUserId,
-		&x.OrderStatus, &x.Scene} {
+		&x.OrderStatus, &x.Scene}
+}
+
+// field returns the text field of x for a child element named name, or nil for an
+// element notifyXML has no text field for.
+func (x *notifyXML) field(name string) *string {
+	switch name {
+	case "InfoType":
+		return &x.InfoType
+	case "SuiteId":
+		return &x.SuiteId
+	case "AuthCorpId":
+		return &x.AuthCorpId
+	case "ServiceCorpId":
+		return &x.ServiceCorpId
+	case "ToUserName":
+		return &x.ToUserName
+	case "FromUserName":
+		return &x.FromUserName
+	case "MsgType":
+		return &x.MsgType
+	case "Event":
+		return &x.Event
+	case "TimeStamp":
+		return &x.TimeStamp
+	case "CreateTime":
+		return &x.CreateTime
+	case "AgentID":
+		return &x.AgentID
+	case "AgentId":
+		return &x.AgentId
+	case "SuiteTicket":
+		return &x.SuiteTicket
+	case "AuthCode":
+		return &x.AuthCode
+	case "State":
+		return &x.State
+	case "ChangeType":
+		return &x.ChangeType
+	case "CorpId":
+		return &x.CorpId
+	case "UserID":
+		return &x.UserID
+	case "OpenUserID":
+		return &x.OpenUserID
+	case "NewUserID":
+		return &x.NewUserID
+	case "Name":
+		return &x.Name
+	case "Department":
+		return &x.Department
+	case "MainDepartment":
+		return &x.MainDepartment
+	case "IsLeaderInDept":
+		return &x.IsLeaderInDept
+	case "DirectLeader":
+		return &x.DirectLeader
+	case "Mobile":
+		return &x.Mobile
+	case "Position":
+		return &x.Position
+	case "Gender":
+		return &x.Gender
+	case "Email":
+		return &x.Email
+	case "BizMail":
+		return &x.BizMail
+	case "Avatar":
+		return &x.Avatar
+	case "Alias":
+		return &x.Alias
+	case "Telephone":
+		return &x.Telephone
+	case "Id":
+		return &x.Id
+	case "ParentId":
+		return &x.ParentId
+	case "Order":
+		return &x.Order
+	case "OrderId":
+		return &x.OrderId
+	case "TagId":
+		return &x.TagId
+	case "AddUserItems":
+		return &x.AddUserItems
+	case "DelUserItems":
+		return &x.DelUserItems
+	case "AddPartyItems":
+		return &x.AddPartyItems
+	case "DelPartyItems":
+		return &x.DelPartyItems
+	case "ExternalUserID":
+		return &x.ExternalUserID
+	case "WelcomeCode":
+		return &x.WelcomeCode
+	case "Source":
+		return &x.Source
+	case "FailReason":
+		return &x.FailReason
+	case "ChatId":
+		return &x.ChatId
+	case "UpdateDetail":
+		return &x.UpdateDetail
+	case "JoinScene":
+		return &x.JoinScene
+	case "QuitScene":
+		return &x.QuitScene
+	case "MemChangeCnt":
+		return &x.MemChangeCnt
+	case "TagType":
+		return &x.TagType
+	case "StrategyId":
+		return &x.StrategyId
+	case "LinkId":
+		return &x.LinkId
+	case "BuyerUserId":
+		return &x.BuyerUserId
+	case "OrderStatus":
+		return &x.OrderStatus
+	case "Scene":
+		return &x.Scene
+	}
+	return nil
+}
+
+// scan fills x from a flat document (see scanFlat) and reports whether it was one; the
+// strings are substrings of one copy of plain. A document with nested elements
+// (ExtraInfo, AccountList) or anything else scanFlat leaves alone is for encoding/xml.
+func (x *notifyXML) scan(plain []byte) bool {
+	s := string(plain)
+	return scanFlat(plain, func(name []byte, start, end int) {
+		if f := x.field(string(name)); f != nil {
+			*f = s[start:end]
+		}
+	})
+}
+
+// trim trims every text field of x, and those of the account list.
+func (x *notifyXML) trim() {
+	for _, f := range x.fields() {
 		*f = strings.TrimSpace(*f)
 	}
+	for i := range x.AccountList {
+		a := &x.AccountList[i]
+		for _, f := range []*string{&a.ActiveCode, &a.UserId, &a.PreviousActiveCode, &a.Type, &a.PreviousStatus, &a.ExpireTime} {
+			*f = strings.TrimSpace(*f)
+		}
+	}
+}
+
+// key returns the dedup key of the notification x was decoded from: a hash of every
+// field it decodes (so a retry that re-encodes the same event, in another element order
+// or with other white space, has the same key), and of the whole plaintext as well when
+// the type is not known (its fields are not all decoded).
+func (x *notifyXML) key(plain []byte, known bool) string {
+	b := make([]byte, 0, 512)
+	add := func(s string) {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	for _, f := range x.fields() {
+		add(*f)
+	}
+	for _, id := range x.ExtraInfo.OpenKfID {
+		add(id)
+	}
+	for _, a := range x.AccountList {
+		add(a.ActiveCode)
+		add(a.UserId)
+		add(a.PreviousActiveCode)
+		add(a.Type)
+		add(a.PreviousStatus)
+		add(a.ExpireTime)
+	}
+	if !known {
+		b = append(b, plain...)
+	}
+	sum := sha256.Sum256(b)
+	return "cb1:" + hex.EncodeToString(sum[:16])
 }

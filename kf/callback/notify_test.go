@@ -1,6 +1,7 @@
 package callback_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -111,7 +112,8 @@ func TestDecodeNotification(t *testing.T) {
 			got, err := callback.DecodeNotification([]byte(tt.xml))
 			require.NoError(t, err)
 			assert.Equal(t, tt.xml, string(got.Head().Raw))
-			got.Head().Raw = nil
+			assert.Regexp(t, `^cb1:[0-9a-f]{32}$`, got.Head().Key)
+			got.Head().Raw, got.Head().Key = nil, ""
 			assert.Equal(t, tt.want, got)
 		})
 	}
@@ -131,6 +133,40 @@ func TestDecodeNotificationErrors(t *testing.T) {
 	assert.Equal(t, "c", (&callback.NotifyHeader{ToUserName: "c"}).Corp())
 }
 
+// TestNotificationKeys: a retry re-encoded another way has the event's key; events that
+// differ in any decoded field, or unknown ones that differ at all, have other keys.
+func TestNotificationKeys(t *testing.T) {
+	key := func(s string) string {
+		n, err := callback.DecodeNotification([]byte(s))
+		require.NoError(t, err, s)
+		return n.Head().Key
+	}
+	const add = `<xml><ToUserName>c</ToUserName><CreateTime>1403610513</CreateTime><MsgType>event</MsgType><Event>change_external_contact</Event>` +
+		`<ChangeType>add_external_contact</ChangeType><UserID>u</UserID><ExternalUserID>wm1</ExternalUserID><State>qr-a</State><WelcomeCode>W1</WelcomeCode></xml>`
+	same := []string{
+		strings.ReplaceAll(add, "<State>qr-a</State>", "<State><![CDATA[ qr-a ]]></State>"),
+		strings.ReplaceAll(strings.ReplaceAll(add, "<UserID>u</UserID>", ""), "</xml>", "<UserID>u</UserID>\n</xml>"),
+		strings.ReplaceAll(add, "<State>", "<Unrelated>1</Unrelated><State>"),
+	}
+	for _, s := range same {
+		assert.Equal(t, key(add), key(s), s)
+	}
+	differ := []string{
+		strings.ReplaceAll(add, "qr-a", "qr-b"),
+		strings.ReplaceAll(add, "W1", "W2"),
+		strings.ReplaceAll(add, "1403610513", "1403610514"),
+		strings.ReplaceAll(add, "<ToUserName>c</ToUserName>", "<ToUserName>d</ToUserName>"),
+	}
+	keys := map[string]bool{key(add): true}
+	for _, s := range differ {
+		k := key(s)
+		assert.False(t, keys[k], s)
+		keys[k] = true
+	}
+	const unknown = `<xml><SuiteId>s</SuiteId><InfoType>register_corp</InfoType><TimeStamp>1</TimeStamp><RegisterCode>A</RegisterCode></xml>`
+	assert.NotEqual(t, key(unknown), key(strings.ReplaceAll(unknown, ">A<", ">B<")))
+}
+
 func FuzzDecodeNotification(f *testing.F) {
 	for _, s := range notifySamples {
 		f.Add([]byte(s.xml))
@@ -141,7 +177,15 @@ func FuzzDecodeNotification(f *testing.F) {
 			require.NotNil(t, n)
 			h := n.Head()
 			require.True(t, h.InfoType != "" || h.Event != "")
+			require.NotEmpty(t, h.Key)
 		}
+		// The fast path decodes flat documents exactly as encoding/xml does.
+		slow, serr := callback.DecodeNotificationSlow(data)
+		if err != nil || serr != nil {
+			require.Equal(t, err != nil, serr != nil, "fast: %v, encoding/xml: %v", err, serr)
+			return
+		}
+		require.Equal(t, slow, n)
 	})
 }
 
