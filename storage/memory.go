@@ -37,6 +37,8 @@ type Memory struct {
 	turns    table[Conversation, *transcript] // expires with its last turn
 	inbox    table[inboxKey, InboxEntry]      // Message never mutated
 	memos    table[string, []byte]            // never mutated
+	cbSeen   table[string, struct{}]          // recorded callback keys
+	cbWait   table[string, CallbackEntry]     // pending callbacks; Payload never mutated
 }
 
 // inboxKey names an [InboxEntry] in [Memory].
@@ -67,6 +69,8 @@ func NewMemory(opts ...MemoryOption) *Memory {
 		turns:    newTable[Conversation, *transcript](),
 		inbox:    newTable[inboxKey, InboxEntry](),
 		memos:    newTable[string, []byte](),
+		cbSeen:   newTable[string, struct{}](),
+		cbWait:   newTable[string, CallbackEntry](),
 	}
 	for _, o := range opts {
 		o(m)
@@ -78,6 +82,7 @@ var (
 	_ Store           = (*Memory)(nil)
 	_ TranscriptStore = (*Memory)(nil)
 	_ InboxStore      = (*Memory)(nil)
+	_ CallbackStore   = (*Memory)(nil)
 )
 
 // lock takes the mutex unless ctx is done or the store is closed; on success the caller
@@ -103,6 +108,8 @@ func (m *Memory) wrote(now time.Time) {
 	m.turns.sweep(now, sweepStep)
 	m.inbox.sweep(now, sweepStep)
 	m.memos.sweep(now, sweepStep)
+	m.cbSeen.sweep(now, sweepStep)
+	m.cbWait.sweep(now, sweepStep)
 }
 
 // Cursor implements [CursorStore].
@@ -467,5 +474,60 @@ func (m *Memory) PutMemo(ctx context.Context, key string, value []byte, ttl time
 	now := m.now()
 	m.memos.put(key, value, now.Add(ttl))
 	m.wrote(now)
+	return nil
+}
+
+// RecordCallback implements [CallbackStore].
+func (m *Memory) RecordCallback(ctx context.Context, e CallbackEntry, ttl time.Duration) (bool, error) {
+	if err := CheckCallbackEntry(&e); err != nil {
+		return false, err
+	}
+	if ttl <= 0 {
+		ttl = DefaultCallbackTTL
+	}
+	e.Payload = bytes.Clone(e.Payload)
+	if err := m.lock(ctx); err != nil {
+		return false, err
+	}
+	defer m.mu.Unlock()
+	now := m.now()
+	if _, ok := m.cbSeen.get(e.Key, now); ok {
+		return false, nil
+	}
+	m.cbSeen.put(e.Key, struct{}{}, now.Add(ttl))
+	m.cbWait.put(e.Key, e, now.Add(ttl))
+	m.wrote(now)
+	return true, nil
+}
+
+// PendingCallbacks implements [CallbackStore]. It looks at every pending entry.
+func (m *Memory) PendingCallbacks(ctx context.Context) ([]CallbackEntry, error) {
+	if err := m.lock(ctx); err != nil {
+		return nil, err
+	}
+	now := m.now()
+	var out []CallbackEntry
+	for k := range m.cbWait.m {
+		if e, ok := m.cbWait.get(k, now); ok {
+			e.Payload = bytes.Clone(e.Payload)
+			out = append(out, e)
+		}
+	}
+	m.mu.Unlock()
+	SortCallbacks(out)
+	return out, nil
+}
+
+// CallbackHandled implements [CallbackStore].
+func (m *Memory) CallbackHandled(ctx context.Context, key string) error {
+	if key == "" {
+		return errEmptyID
+	}
+	if err := m.lock(ctx); err != nil {
+		return err
+	}
+	defer m.mu.Unlock()
+	m.cbWait.del(key)
+	m.wrote(m.now())
 	return nil
 }

@@ -289,3 +289,28 @@ func TestInboxSurvivesReopen(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "answer", string(v))
 }
+
+// TestCallbacksSurviveReopen: recorded notifications, pending and handled, are on disk.
+func TestCallbacksSurviveReopen(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	s := openDir(t, dir)
+	for _, k := range []string{"cb1:pending", "cb1:handled"} {
+		ok, err := s.RecordCallback(ctx, storage.CallbackEntry{Key: k, Payload: []byte("<xml/>"), Received: time.Now()}, time.Hour)
+		require.NoError(t, err)
+		require.True(t, ok)
+	}
+	require.NoError(t, s.CallbackHandled(ctx, "cb1:handled"))
+	require.NoError(t, s.Close())
+
+	s = openDir(t, dir)
+	got, err := s.PendingCallbacks(ctx)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.Equal(t, "cb1:pending", got[0].Key)
+	for _, k := range []string{"cb1:pending", "cb1:handled"} {
+		ok, err := s.RecordCallback(ctx, storage.CallbackEntry{Key: k, Payload: []byte("<xml/>")}, time.Hour)
+		require.NoError(t, err)
+		assert.False(t, ok, "%s is still recorded", k)
+	}
+}

@@ -38,6 +38,8 @@ const (
 // ScanTurns' filters, concurrency and invalid turns. When it implements
 // [storage.InboxStore], the Inbox and Memo groups check the parked messages (round trip,
 // order, isolation, atomic batches, TTL) and memos (round trip, copies, TTL, invalid).
+// When it implements [storage.CallbackStore], the Callbacks group checks the recorded
+// notifications (once per key, pending order and copies, TTL, concurrency, invalid).
 // For other stores those subtests are skipped.
 func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) storage.Store, opts ...Option) {
 	t.Helper()
@@ -94,6 +96,13 @@ func Run(t *testing.T, newStore func(t *testing.T, now func() time.Time) storage
 			fn   func(t *testing.T, s storage.Store, c *Clock)
 			real func(t *testing.T, s storage.Store, rt *realTime)
 		}{tt.name, asInbox(tt.fn), asRealInbox(tt.real)})
+	}
+	for _, tt := range callbackTests {
+		tests = append(tests, struct {
+			name string
+			fn   func(t *testing.T, s storage.Store, c *Clock)
+			real func(t *testing.T, s storage.Store, rt *realTime)
+		}{tt.name, asCallbacks(tt.fn), asRealCallbacks(tt.real)})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
