@@ -44,6 +44,9 @@ type Bot struct {
 	owner  string
 	media  *MediaCache // Bot.Media
 
+	callbacks callbackQueue // callback notifications to handle (Receive)
+	cbRoutes  bool          // some route was registered with HandleCallback (set by freeze)
+
 	mu       sync.Mutex
 	routes   []*route
 	global   []Middleware
@@ -156,7 +159,7 @@ func (b *Bot) Use(mw ...Middleware) {
 // While a person owns a conversation ([Handback]), its customer messages are offered only
 // to routes registered with [Bot.HandleHuman], never to these or to the default handler.
 func (b *Bot) Handle(m Matcher, h HandlerFunc, mw ...Middleware) {
-	b.addRoute(nil, m, h, mw, false)
+	b.addRoute(nil, m, h, mw, routeMessage)
 }
 
 // HandleHuman registers h, wrapped in mw, for the customer messages that m matches and
@@ -165,7 +168,7 @@ func (b *Bot) Handle(m Matcher, h HandlerFunc, mw ...Middleware) {
 // to record or forward them; replies are refused ([ErrHumanOwned]). Global middleware
 // ([Bot.Use]) sees every message, whoever owns the conversation.
 func (b *Bot) HandleHuman(m Matcher, h HandlerFunc, mw ...Middleware) {
-	b.addRoute(nil, m, h, mw, true)
+	b.addRoute(nil, m, h, mw, routeHuman)
 }
 
 // HandleDefault sets the handler for messages no matcher took. Default: none (the message
@@ -236,7 +239,7 @@ func (b *Bot) account(openKFID string) storage.Account {
 	return storage.Account{CorpID: b.corpID, OpenKFID: openKFID}
 }
 
-func (b *Bot) addRoute(g *Group, m Matcher, h HandlerFunc, mw []Middleware, human bool) {
+func (b *Bot) addRoute(g *Group, m Matcher, h HandlerFunc, mw []Middleware, kind routeKind) {
 	if m == nil {
 		panic("bot: Handle: nil matcher")
 	}
@@ -251,7 +254,7 @@ func (b *Bot) addRoute(g *Group, m Matcher, h HandlerFunc, mw []Middleware, huma
 	b.mustNotRun("Handle")
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	r := &route{match: m, handler: h, group: g, mws: mw, human: human}
+	r := &route{match: m, handler: h, group: g, mws: mw, kind: kind}
 	if g != nil {
 		ms, _ := g.collect()
 		r.match = And(append(ms, m)...)
@@ -282,15 +285,16 @@ func (b *Bot) freeze() HandlerFunc {
 			_, mws = r.group.collect()
 		}
 		r.chain = compose(r.handler, append(mws, r.mws...))
+		b.cbRoutes = b.cbRoutes || r.kind == routeCallback
 	}
 	routes, fallback := b.routes, b.fallback
 	match := func(c *Context) error {
 		for _, r := range routes {
-			if r.human == c.human && r.match(c) {
+			if r.kind == c.routeKind() && r.match(c) {
 				return r.chain(c)
 			}
 		}
-		if fallback != nil && !c.human {
+		if fallback != nil && c.routeKind() == routeMessage {
 			return fallback(c)
 		}
 		return nil
@@ -336,6 +340,8 @@ func (b *Bot) Run(ctx context.Context) error {
 	n := len(b.accounts)
 	b.mu.Unlock()
 	b.log.Info("bot: running", slog.Int("accounts", n), slog.Int("concurrency", b.opts.concurrency))
+	b.recoverCallbacks(pullCtx)
+	b.callbacks.start(b)
 
 	var poll sync.WaitGroup
 	if b.opts.pollInterval > 0 {
@@ -359,6 +365,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	go func() {
 		b.pullers.Wait()
 		b.lanes.wait()
+		b.callbacks.wait()
 		poll.Wait()
 		close(done)
 	}()

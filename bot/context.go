@@ -4,7 +4,9 @@ import (
 	"context"
 	"log/slog"
 	"reflect"
+	"time"
 
+	"github.com/kfbot/kfbot/kf/callback"
 	"github.com/kfbot/kfbot/kf/syncmsg"
 	"github.com/kfbot/kfbot/storage"
 )
@@ -21,6 +23,20 @@ type Context struct {
 	head  *syncmsg.Header
 	state *msgState // shared by every copy made with WithContext
 	human bool      // a person owns the conversation of this customer message
+
+	note     callback.Notification // the notification of a HandleCallback route, else nil
+	received time.Time             // when the router accepted note
+}
+
+// routeKind says which routes c is offered.
+func (c *Context) routeKind() routeKind {
+	switch {
+	case c.note != nil:
+		return routeCallback
+	case c.human:
+		return routeHuman
+	}
+	return routeMessage
 }
 
 // msgState is the mutable per-message state shared by a Context and its copies.
@@ -115,6 +131,12 @@ func (c *Context) Client() Client { return c.bot.client }
 
 // Logger returns the bot's logger tagged with msgid, open_kfid and external_userid.
 func (c *Context) Logger() *slog.Logger {
+	if c.state.logger == nil && c.note != nil {
+		c.state.logger = c.bot.callbackLog(c.note)
+		if u := c.head.ExternalUserID; u != "" {
+			c.state.logger = c.state.logger.With(slog.String(LogKeyExternalUserID, u))
+		}
+	}
 	if c.state.logger == nil {
 		c.state.logger = c.bot.log.With(
 			slog.String(LogKeyMsgID, c.head.MsgID),

@@ -12,6 +12,21 @@
 // The HTTP callback (package router) calls [Bot.Notify] with the KF account and the
 // callback token; Notify never blocks.
 //
+// # Callback notifications
+//
+// The other callbacks of the WeCom world — external-contact changes (a member added a
+// customer through a 「联系我」 code, with a welcome code), address-book, provider and
+// license events, decoded by package kf/callback — reach routes registered with
+// [Bot.HandleCallback] (matchers [Callback], [ChangeType], [ContactState]), through the
+// global middleware, the error handler and the observer ([Observer.Callback]). The
+// router calls [Bot.Receive], which records the notification in the store
+// (storage.CallbackStore) under its key before the router answers 200: WeCom retries a
+// notification not answered within 5 seconds, and a retry of a recorded one is answered
+// without being handled again. Handling is asynchronous (the answer never waits for a
+// handler or for WeCom); a notification a stop left unhandled is handled at the next
+// start, with its original [Context.Received] time, so a handler can tell a welcome code
+// that is too old (20 seconds) from one still usable.
+//
 // # Matching
 //
 // Global middleware ([Bot.Use]) runs first, for every message. Then the first handler, in

@@ -25,8 +25,18 @@ type route struct {
 	group   *Group       // nil for routes registered on the bot
 	mws     []Middleware // the route's own middleware
 	chain   HandlerFunc  // group middleware (outermost first), then mws, then handler
-	human   bool         // for customer messages while a person owns the conversation (HandleHuman)
+	kind    routeKind
 }
+
+// routeKind says what a route is offered: KF messages, customer messages while a person
+// owns the conversation (HandleHuman), or callback notifications (HandleCallback).
+type routeKind uint8
+
+const (
+	routeMessage routeKind = iota
+	routeHuman
+	routeCallback
+)
 
 // Group is a set of routes that share a matcher and middleware. A group's middleware runs
 // only for messages its matcher accepted. Groups nest. Create one with [Bot.Group].
@@ -52,12 +62,12 @@ func (g *Group) Use(mw ...Middleware) {
 // Handle registers h for messages that match both g's matchers and m. Matching is first
 // match in registration order across the whole bot.
 func (g *Group) Handle(m Matcher, h HandlerFunc, mw ...Middleware) {
-	g.bot.addRoute(g, m, h, mw, false)
+	g.bot.addRoute(g, m, h, mw, routeMessage)
 }
 
 // HandleHuman is [Bot.HandleHuman] for routes of g.
 func (g *Group) HandleHuman(m Matcher, h HandlerFunc, mw ...Middleware) {
-	g.bot.addRoute(g, m, h, mw, true)
+	g.bot.addRoute(g, m, h, mw, routeHuman)
 }
 
 // Group returns a nested group whose matcher is g's matchers and m.

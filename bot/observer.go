@@ -41,6 +41,9 @@ type Observer interface {
 	// Ownership is called when a conversation changes hands: human is true when a person
 	// (a servicer) took it over, false when it came back to the bot.
 	Ownership(openKFID string, human bool)
+	// Callback is called for every callback notification that is not a KF poke ([Bot.Receive]):
+	// its kind (InfoType or Event) and what became of it.
+	Callback(kind string, result CallbackResult)
 }
 
 // NopObserver implements [Observer] and does nothing. Embed it to implement only some
@@ -70,3 +73,6 @@ func (NopObserver) Handled(time.Duration, error) {}
 
 // Ownership implements [Observer].
 func (NopObserver) Ownership(string, bool) {}
+
+// Callback implements [Observer].
+func (NopObserver) Callback(string, CallbackResult) {}

@@ -36,6 +36,7 @@ type options struct {
 	prefetch         bool // fetch the profiles of a page's new customers before handling it
 	transcripts      TranscriptMode
 	transcriptLimits storage.TranscriptLimits
+	callbackTTL      time.Duration
 }
 
 func defaultOptions() options {
@@ -69,6 +70,9 @@ func (o *options) validate() error {
 	}
 	if o.shutdownTimeout < 0 {
 		errs = append(errs, fmt.Errorf("bot: WithShutdownTimeout(%v): must not be negative", o.shutdownTimeout))
+	}
+	if o.callbackTTL != 0 && o.callbackTTL < 10*time.Minute {
+		errs = append(errs, fmt.Errorf("bot: WithCallbackTTL(%v): must be at least 10m: WeCom retries a notification for a while, and a welcome code's event must be recognised", o.callbackTTL))
 	}
 	if o.dedupTTL < 72*time.Hour {
 		errs = append(errs, fmt.Errorf("bot: WithDedupTTL(%v): must be at least 72h: WeCom keeps messages 3 days", o.dedupTTL))
@@ -138,6 +142,12 @@ func WithShutdownTimeout(d time.Duration) Option { return func(o *options) { o.s
 // WithDedupTTL sets how long processed msgids are remembered. Default: 72 hours (WeCom
 // keeps messages 3 days); shorter values are refused.
 func WithDedupTTL(d time.Duration) Option { return func(o *options) { o.dedupTTL = d } }
+
+// WithCallbackTTL sets how long a callback notification's record is kept: a retry is
+// recognised for that long, and one a stop left unhandled is handled by a start within
+// it. Default: [storage.DefaultCallbackTTL] (24 hours); it should stay well above
+// WeCom's retry window of seconds.
+func WithCallbackTTL(d time.Duration) Option { return func(o *options) { o.callbackTTL = d } }
 
 // WithSessionTTL sets how long a conversation's session lives after its last activity.
 // Default: 48 hours.

@@ -71,7 +71,7 @@ func (h *callbackHandler) receive(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, http.StatusBadRequest, ResultBadRequest, "reading body: "+err.Error())
 		return
 	}
-	plain, err := h.cipher.DecryptMessage(sig, ts, nonce, body)
+	plain, receiveID, err := h.cipher.Open(sig, ts, nonce, body)
 	if err != nil {
 		h.refuseCrypto(w, r, err)
 		return
@@ -83,7 +83,8 @@ func (h *callbackHandler) receive(w http.ResponseWriter, r *http.Request) {
 	}
 	// The nonce is remembered only once the callback is proven genuine, so forged requests
 	// cannot fill the set or block a real callback.
-	if h.nonces != nil && !h.nonces.add(nonce+"\x00"+ts, sent.Add(h.cfg.TimestampWindow), h.cfg.Now()) {
+	nonceKey := nonce + "\x00" + ts
+	if h.nonces != nil && !h.nonces.add(nonceKey, sent.Add(h.cfg.TimestampWindow), h.cfg.Now()) {
 		h.refuse(w, r, http.StatusForbidden, ResultReplayedNonce, "nonce already used inside the timestamp window")
 		return
 	}
@@ -98,12 +99,46 @@ func (h *callbackHandler) receive(w http.ResponseWriter, r *http.Request) {
 		}
 		setResult(w, ResultAccountsChanged)
 	default:
-		h.cfg.Logger.LogAttrs(r.Context(), slog.LevelDebug, "callback: ignoring unrelated event",
-			slog.String("event", string(ev.Event)), slog.String("msgtype", ev.MsgType))
-		setResult(w, ResultIgnored)
+		if !h.takeNotification(w, r, plain, receiveID, ev) {
+			if h.nonces != nil {
+				h.nonces.forget(nonceKey) // WeCom's retry must get through
+			}
+			return
+		}
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = w.Write([]byte("success"))
+}
+
+// takeNotification hands a notification that is not a KF poke to the NotificationReceiver, and
+// reports false when it answered with an error (the record failed: WeCom retries).
+func (h *callbackHandler) takeNotification(w http.ResponseWriter, r *http.Request, plain []byte, receiveID string, ev *callback.Event) bool {
+	nr, ok := h.notifier.(NotificationReceiver)
+	if !ok {
+		h.cfg.Logger.LogAttrs(r.Context(), slog.LevelDebug, "callback: ignoring unrelated event",
+			slog.String("event", string(ev.Event)), slog.String("msgtype", ev.MsgType))
+		setResult(w, ResultIgnored)
+		return true
+	}
+	n, err := callback.DecodeNotification(plain)
+	if err != nil {
+		// Signed and decrypted, so WeCom sent it: not XML we know is no reason to make it
+		// retry. Say so and answer success.
+		h.cfg.Logger.LogAttrs(r.Context(), slog.LevelWarn, "callback: a signed callback is not a notification; ignoring it",
+			slog.String("reason", err.Error()))
+		setResult(w, ResultIgnored)
+		return true
+	}
+	n.Head().ReceiveID = receiveID
+	if err := nr.Receive(r.Context(), n, h.cfg.Now()); err != nil {
+		setResult(w, ResultNotRecorded)
+		h.cfg.Logger.LogAttrs(r.Context(), slog.LevelError, "callback: could not record a notification; answering 500 so WeCom retries",
+			slog.String("callback", n.Head().InfoType+n.Head().Event), slog.String("corp", n.Head().Corp()), slog.Any("err", err))
+		http.Error(w, "could not record the notification; retry", http.StatusInternalServerError)
+		return false
+	}
+	setResult(w, ResultReceived)
+	return true
 }
 
 // refuseCrypto maps a kf/callback error to an answer.

@@ -63,3 +63,11 @@ func (s *nonceSet) pop() {
 		delete(s.seen, e.key)
 	}
 }
+
+// forget drops key, so that a retry of a callback the router could not take (its record
+// failed) is not refused as a replay. Its queue entry stays and is skipped when popped.
+func (s *nonceSet) forget(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.seen, key)
+}

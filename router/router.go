@@ -1,6 +1,7 @@
 package router
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -30,6 +31,15 @@ type AccountsNotifier interface {
 	AccountsChanged(added, removed []string)
 }
 
+// NotificationReceiver is optionally implemented by a [Notifier] that takes the callback
+// notifications that are not KF pokes (external-contact, address-book, provider and
+// license events, decoded by [callback.DecodeNotification]); *bot.Bot does. Receive must
+// record n durably before it returns and must not call WeCom: the router answers 200 only
+// after it returned nil, and 500 (so WeCom retries) when it failed.
+type NotificationReceiver interface {
+	Receive(ctx context.Context, n callback.Notification, received time.Time) error
+}
+
 // Result names how a request ended, for logs and metrics.
 type Result string
 
@@ -38,6 +48,8 @@ const (
 	ResultNotified         Result = "notified"           // POST kf_msg_or_event accepted, Notify called
 	ResultAccountsChanged  Result = "accounts_changed"   // POST kf_account_auth_change accepted
 	ResultIgnored          Result = "ignored"            // POST with a valid but unrelated event
+	ResultReceived         Result = "received"           // POST notification recorded (or a retry of one) by the NotificationReceiver
+	ResultNotRecorded      Result = "not_recorded"       // POST notification the NotificationReceiver could not record (500: WeCom retries)
 	ResultVerified         Result = "verified"           // GET URL verification answered
 	ResultBadRequest       Result = "bad_request"        // missing query parameters or a garbage body
 	ResultBadSignature     Result = "bad_signature"      // msg_signature does not match

@@ -327,3 +327,56 @@ func TestMetricsToken(t *testing.T) {
 		})
 	}
 }
+
+// receivingNotifier is a recordingNotifier that also takes notifications, failing while
+// fail is set.
+type receivingNotifier struct {
+	recordingNotifier
+	fail  bool
+	notes []callback.Notification
+}
+
+func (n *receivingNotifier) Receive(_ context.Context, note callback.Notification, _ time.Time) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.fail {
+		return errors.New("store down")
+	}
+	n.notes = append(n.notes, note)
+	return nil
+}
+
+// TestPostNotificationIsHandedOver: a notification that is not a KF poke reaches the
+// NotificationReceiver decoded, with the receive id; when it cannot be recorded the
+// router answers 500, and WeCom's retry (same nonce and timestamp) is taken, not refused
+// as a replay.
+func TestPostNotificationIsHandedOver(t *testing.T) {
+	cfg := router.Config{Token: testToken, EncodingAESKey: testAESKey, CorpID: testCorpID,
+		Now: func() time.Time { return fixedNow }, Logger: slog.New(slog.DiscardHandler)}
+	n := &receivingNotifier{fail: true}
+	var results []router.Result
+	cfg.Observe = func(o router.Observation) { results = append(results, o.Result) }
+	h, err := router.New(cfg, n)
+	require.NoError(t, err)
+	inner := []byte("<xml><ToUserName><![CDATA[" + testCorpID + "]]></ToUserName><FromUserName>sys</FromUserName><CreateTime>1348831860</CreateTime>" +
+		"<MsgType>event</MsgType><Event>change_external_contact</Event><ChangeType>add_external_contact</ChangeType>" +
+		"<UserID>zhangsan</UserID><ExternalUserID>wmA</ExternalUserID><State>qr-a</State><WelcomeCode>W</WelcomeCode></xml>")
+	w := serve(h, signedPost(t, testCorpID, inner, fixedNow, "n1"))
+	assert.Equal(t, http.StatusInternalServerError, w.Code)
+	n.mu.Lock()
+	n.fail = false
+	n.mu.Unlock()
+	w = serve(h, signedPost(t, testCorpID, inner, fixedNow, "n1"))
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	assert.Equal(t, "success", w.Body.String())
+	assert.Equal(t, []router.Result{router.ResultNotRecorded, router.ResultReceived}, results)
+	require.Len(t, n.notes, 1)
+	ec, ok := n.notes[0].(*callback.ExternalContactChange)
+	require.True(t, ok, "%T", n.notes[0])
+	assert.Equal(t, "qr-a", ec.State)
+	assert.Equal(t, testCorpID, ec.ReceiveID)
+	assert.Equal(t, 0, n.count(), "no pull")
+	// A replay of the accepted request is still refused.
+	w = serve(h, signedPost(t, testCorpID, inner, fixedNow, "n1"))
+	assert.Equal(t, http.StatusForbidden, w.Code)
+}

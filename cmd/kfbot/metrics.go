@@ -35,6 +35,7 @@ type metrics struct {
 	replies      *prometheus.CounterVec
 	refusals     *prometheus.CounterVec
 	ownership    *prometheus.CounterVec
+	notes        *prometheus.CounterVec
 	handled      *prometheus.HistogramVec
 	rulesReloads *prometheus.CounterVec
 	rulesLoaded  prometheus.Gauge
@@ -91,6 +92,10 @@ func newMetrics() *metrics {
 			Name: "kfbot_ownership_changes_total",
 			Help: "Conversations changing hands, by new owner (human: a servicer took over; bot: it came back).",
 		}, []string{"owner"}),
+		notes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "kfbot_notifications_total",
+			Help: "Callback notifications that are not KF pokes (external-contact, address-book, provider events), by kind (InfoType or Event) and result (handled, recovered, duplicate, unrouted, failed).",
+		}, []string{"kind", "result"}),
 		handled: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "kfbot_handler_duration_seconds",
 			Help:    "Time the handler chain took per message, by result (ok or error).",
@@ -137,7 +142,7 @@ func newMetrics() *metrics {
 	})
 	build.Set(1)
 	m.reg.MustRegister(m.callbacks, m.pulls, m.pulledItems, m.pullLag, m.messages, m.duplicates,
-		m.skipped, m.replies, m.refusals, m.ownership, m.handled, m.rulesReloads, m.rulesLoaded, m.ready, build,
+		m.skipped, m.replies, m.refusals, m.ownership, m.notes, m.handled, m.rulesReloads, m.rulesLoaded, m.ready, build,
 		m.aiTokens, m.aiAnswers, m.aiSeconds, m.aiTools, m.aiHandoffs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Series people alert on exist from the start, at 0.
@@ -232,6 +237,11 @@ func (m *metrics) Ownership(_ string, human bool) {
 		owner = "human"
 	}
 	m.ownership.WithLabelValues(owner).Inc()
+}
+
+// Callback implements bot.Observer.
+func (m *metrics) Callback(kind string, r bot.CallbackResult) {
+	m.notes.WithLabelValues(kind, string(r)).Inc()
 }
 
 // Handled implements bot.Observer.
