@@ -262,3 +262,38 @@ func TestCallbackHandlerErrorGoesToTheErrorHandler(t *testing.T) {
 	var p *bot.PanicError
 	assert.ErrorAs(t, errs[0], &p)
 }
+
+// BenchmarkCallbackDecodeAndRoute measures what a notification costs past the crypto:
+// decode, record in the (memory) store, queue, and handle through a route. The loop
+// ends when every notification was handled.
+func BenchmarkCallbackDecodeAndRoute(b *testing.B) {
+	e := newEnv(b)
+	obs := newCallbackObserver()
+	bt := e.newBot(bot.WithObserver(obs))
+	bt.HandleCallback(bot.ChangeType(callback.ChangeEditExternalContact), func(*bot.Context) error { return nil })
+	bt.HandleCallback(bot.ContactState("qr-a"), func(*bot.Context) error { return nil })
+	run(b, bt)
+	const distinct = 1 << 16
+	xml := make([][]byte, distinct)
+	for i := range xml {
+		xml[i] = addContactXML("wm"+strconv.Itoa(i), "qr-a", "W"+strconv.Itoa(i), 1700000000+int64(i/distinct))
+	}
+	ctx := context.Background()
+	now := time.Now()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N { // not b.Loop: the wait for the last handling below is timed too
+		x := xml[i%distinct]
+		if i >= distinct { // a new event each time: another second
+			x = addContactXML("wm"+strconv.Itoa(i%distinct), "qr-a", "W", 1700000000+int64(i))
+		}
+		n, err := callback.DecodeNotification(x)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := bt.Receive(ctx, n, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+	obs.done.waitAtLeast(b, int64(b.N))
+}
