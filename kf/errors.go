@@ -126,7 +126,38 @@ var (
 	ErrServicerUnavailable = apiErr(95019, "servicer stopped or suspended")
 	// ErrNoConsultation48h is 95031: the customer has not started a consultation within 48 hours.
 	ErrNoConsultation48h = apiErr(95031, "no customer consultation within 48h")
+
+	// ErrWelcomeCodeMissing is 41049 (缺少欢迎语code): send_welcome_msg without a
+	// welcome_code. [Client.SendWelcomeMsg] rejects this locally, so it only
+	// comes from another client.
+	ErrWelcomeCodeMissing = apiErr(41049, "welcome code missing")
+	// ErrWelcomeCodeInvalid is 41050 (无效的欢迎语code): the welcome code is
+	// unknown or expired; it must be used within 20 s of the
+	// add_external_contact event. Not retryable: see [WelcomeSkippable].
+	ErrWelcomeCodeInvalid = apiErr(41050, "invalid or expired welcome code")
+	// ErrWelcomeAlreadyChatting is 41051: the customer and the member have
+	// already chatted, or another app already used the welcome code. Not
+	// retryable: see [WelcomeSkippable].
+	ErrWelcomeAlreadyChatting = apiErr(41051, "customer and member already chatting, or welcome code used")
+	// ErrWelcomeSending is 41096 (欢迎语已在发送中): a welcome for this code is
+	// already being sent. Not retryable: see [WelcomeSkippable].
+	ErrWelcomeSending = apiErr(41096, "welcome message already being sent")
+	// ErrNoExternalContactRelation is 84061 (不存在外部联系人的关系): the member and
+	// the customer have no relationship: the member deleted the customer, or
+	// a 免验证 add is not yet confirmed. Not retryable.
+	ErrNoExternalContactRelation = apiErr(84061, "no external contact relationship")
 )
+
+// WelcomeSkippable reports whether err (however wrapped) is one of the
+// errors after which a welcome message can never be sent: 41050 (code
+// expired), 41051 (already chatting or code used by another app), 41096
+// (already being sent) and 84061 (no relationship). A bot logs these at Info
+// level and moves on; it neither retries nor alerts. Any other error of
+// [Client.SendWelcomeMsg] deserves attention.
+func WelcomeSkippable(err error) bool {
+	return errors.Is(err, ErrWelcomeCodeInvalid) || errors.Is(err, ErrWelcomeAlreadyChatting) ||
+		errors.Is(err, ErrWelcomeSending) || errors.Is(err, ErrNoExternalContactRelation)
+}
 
 // codeText maps errcodes to a short English meaning (codes of
 // https://developer.work.weixin.qq.com/document/path/90313 and of the KF pages).
@@ -136,6 +167,9 @@ var codeText = map[int]string{
 	40007: "invalid media_id", 40008: "invalid msgtype", 40009: "invalid image size",
 	40011: "invalid video size", 40013: "invalid corpid", 40014: "invalid access_token",
 	40058: "invalid parameter", 40091: "invalid secret", 41001: "access_token missing",
+	41049: "welcome code missing", 41050: "invalid or expired welcome code",
+	41051: "customer and member already chatting, or welcome code used",
+	41096: "welcome message already being sent", 84061: "no external contact relationship",
 	42001: "access_token expired", 44004: "empty content", 45001: "media too large",
 	45002: "content too long", 45009: "api frequency limit exceeded",
 	45033: "api concurrency limit exceeded", 48002: "api forbidden",
@@ -192,6 +226,13 @@ var codeHint = map[int]string{
 	41001: hintToken + " (a token from the 微信客服 system-app secret also gets 41001: " + hintAPIApp + ")",
 	40058: "a request field is missing, empty or too long: fix the request, repeating it will not help",
 	40091: hintSecret,
+	41049: "pass the WelcomeCode of the add_external_contact or add_half_external_contact event",
+	41050: "the welcome code is unknown or older than 20 seconds: send the welcome from the callback's fast path, " +
+		"before slow work, and log this at Info level (the welcome can no longer be sent)",
+	41051: "the customer and the member already chatted, or another app sent the welcome first: " +
+		"log it at Info level and move on, no welcome is due",
+	41096: "a welcome for this code is already being sent (a duplicate callback or a second worker): " +
+		"dedup callbacks on WelcomeCode and move on",
 	44004: "the text is empty: send a non-empty content",
 	45001: "the media file is too large: keep image and video ≤ 10 MB, voice ≤ 2 MB, file ≤ 20 MB",
 	45002: "the content is too long (text: at most 2048 bytes): shorten it or split it into several messages",
@@ -201,6 +242,8 @@ var codeHint = map[int]string{
 	48002: "the app may not call this API: " + hintAPIApp,
 	60011: "the app has no permission for this user or department: add them to the app's visible range (应用管理 → the app → 可见范围)",
 	60020: "this server's IP is not trusted: add its public egress IP to the app's 企业可信IP (应用管理 → the app → 企业可信IP)",
+	84061: "the member and the customer have no relationship (the member deleted the customer, " +
+		"or a 免验证 add is not confirmed yet): mark the relationship gone and move on",
 	90206: "bind the mini program to the corp (应用管理 → 小程序) before sending it",
 	90207: "the mini program appid is wrong: use the appid of a mini program bound to the corp",
 	95000: "the open_kfid is malformed: copy it from the KF account list (kf/account/list)",

@@ -128,7 +128,10 @@ func (f *fakeWeCom) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reply(w, fmt.Sprintf(`{"errcode":0,"errmsg":"ok","access_token":%q,"expires_in":%d}`, tok, exp))
 		return
 	}
-	body, _ := io.ReadAll(r.Body)
+	var body []byte
+	if r.Body != nil { // a GET through handlerTransport has none
+		body, _ = io.ReadAll(r.Body)
+	}
 	f.mu.Lock()
 	f.calls[path]++
 	f.bodies[path] = append(f.bodies[path], string(body))
