@@ -189,6 +189,15 @@ type Unknown struct {
 	NotifyHeader
 }
 
+// Kinds are the InfoType and Event names DecodeNotification gives a type of its own;
+// every other kind decodes to an [*Unknown].
+func Kinds() []string {
+	return []string{"suite_ticket", "create_auth", "change_auth", "cancel_auth", "reset_permanent_code",
+		"change_contact", "share_agent_change", "share_chain_change", "change_external_contact",
+		"change_external_chat", "change_external_tag", "customer_acquisition", "license_pay_success",
+		"license_refund", "auto_activate", "unlicensed_notify"}
+}
+
 // Change types of the external-contact change.
 const (
 	ChangeAddExternalContact     = "add_external_contact"

@@ -87,6 +87,12 @@ var notifySamples = []struct {
 	{"unlicensed_notify", `<xml><ToUserName><![CDATA[toUser]]></ToUserName><FromUserName><![CDATA[FromUser]]></FromUserName>
 <CreateTime>1403610513</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[unlicensed_notify]]></Event><AgentID>1</AgentID></xml>`,
 		&callback.Unlicensed{NotifyHeader: withAgent(eventHdr("unlicensed_notify", "toUser", "FromUser"), 1)}},
+	{"change_auth", `<xml><SuiteId>s</SuiteId><AuthCorpId>wxcorp</AuthCorpId><InfoType>change_auth</InfoType><TimeStamp>1403610513</TimeStamp><State>st</State></xml>`,
+		&callback.Auth{NotifyHeader: hdr("change_auth", "", "s", "wxcorp"), State: "st"}},
+	{"share_chain_change", `<xml><SuiteId>s</SuiteId><InfoType>share_chain_change</InfoType><TimeStamp>1403610513</TimeStamp><AppId>3</AppId><CorpId>wwUp</CorpId><AgentId>3</AgentId></xml>`,
+		&callback.ShareAgentChange{NotifyHeader: withAgent(hdr("share_chain_change", "", "s", ""), 3), CorpID: "wwUp", Chain: true}},
+	{"license_refund", `<xml><ServiceCorpId>xxxx</ServiceCorpId><InfoType>license_refund</InfoType><AuthCorpId>yyyy</AuthCorpId><OrderId>o1</OrderId><OrderStatus>1</OrderStatus><TimeStamp>1403610513</TimeStamp></xml>`,
+		&callback.License{NotifyHeader: withService(hdr("license_refund", "", "", "yyyy"), "xxxx"), OrderID: "o1", OrderStatus: 1}},
 	{"an InfoType nobody describes", `<xml><SuiteId>s</SuiteId><InfoType>register_corp</InfoType><TimeStamp>1403610513</TimeStamp></xml>`,
 		&callback.Unknown{NotifyHeader: hdr("register_corp", "", "s", "")}},
 }
@@ -165,6 +171,24 @@ func TestNotificationKeys(t *testing.T) {
 	}
 	const unknown = `<xml><SuiteId>s</SuiteId><InfoType>register_corp</InfoType><TimeStamp>1</TimeStamp><RegisterCode>A</RegisterCode></xml>`
 	assert.NotEqual(t, key(unknown), key(strings.ReplaceAll(unknown, ">A<", ">B<")))
+}
+
+// TestKinds: every kind has its own type, and the samples cover every kind.
+func TestKinds(t *testing.T) {
+	covered := map[string]bool{}
+	for _, s := range notifySamples {
+		n, err := callback.DecodeNotification([]byte(s.xml))
+		require.NoError(t, err)
+		h := n.Head()
+		covered[h.InfoType+h.Event] = true
+	}
+	for _, k := range callback.Kinds() {
+		n, err := callback.DecodeNotification([]byte("<xml><InfoType>" + k + "</InfoType><TimeStamp>1</TimeStamp></xml>"))
+		require.NoError(t, err, k)
+		_, unknown := n.(*callback.Unknown)
+		assert.False(t, unknown, k)
+		assert.True(t, covered[k], "no sample of %s", k)
+	}
 }
 
 func FuzzDecodeNotification(f *testing.F) {
