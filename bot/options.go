@@ -37,6 +37,7 @@ type options struct {
 	transcripts      TranscriptMode
 	transcriptLimits storage.TranscriptLimits
 	callbackTTL      time.Duration
+	contact          ContactClient
 }
 
 func defaultOptions() options {
