@@ -53,6 +53,12 @@ func (l *loader) actions(n *yaml.Node) []action {
 			continue
 		}
 		p := ps[0]
+		if l.callback {
+			if a := l.callbackAction(p); a != nil {
+				out = append(out, a)
+			}
+			continue
+		}
 		var a action
 		switch p.key {
 		case "reply":
@@ -806,27 +812,32 @@ func (l *loader) set(n *yaml.Node) action {
 
 func (a *setAction) run(x *run) error {
 	s := x.c.Session()
-	if s == nil {
+	if s == nil && x.c.Notification() == nil {
 		return bot.ErrNoConversation
+	}
+	vars := x.env.Session.Vars // a callback rule's: kept for the notification's later rules
+	if s != nil {
+		vars = s.Vars
 	}
 	for _, v := range a.vars {
 		if v.prog == nil {
-			delete(s.Vars, v.name)
+			delete(vars, v.name)
 			continue
 		}
 		val, err := x.eval(v.prog)
 		if err != nil {
 			return fmt.Errorf("set %s: %w", v.name, err)
 		}
-		if s.Vars == nil {
-			s.Vars = map[string]any{}
-			x.env.Session.Vars = s.Vars
+		if vars == nil {
+			vars = map[string]any{}
+			s.Vars = vars // s != nil: a callback rule's map is never nil
+			x.env.Session.Vars = vars
 			x.boxed = x.env // the environment must see the new map
 		}
 		if val == nil {
-			delete(s.Vars, v.name)
+			delete(vars, v.name)
 		} else {
-			s.Vars[v.name] = val
+			vars[v.name] = val
 		}
 	}
 	return nil

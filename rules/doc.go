@@ -53,6 +53,38 @@
 // handback_* settings override it field by field. A change to it takes effect at
 // restart, not on reload.
 //
+// # Callback rules
+//
+// A rule with `callback` handles the WeCom callback notifications that are not KF
+// messages (see package kf/callback) instead: `callback: change_external_contact` (or a
+// list of kinds). Its `when` sees `event` — event.kind, event.change_type, event.corp,
+// event.user_id (the member), event.external_user_id, event.state (the 「联系我」 code's
+// state, so each QR code can get its own welcome), event.welcome_code (true when a
+// welcome may be sent), event.source, event.fail_reason, event.chat_id, event.tag_id,
+// event.link_id, event.time — and `now`; `msg`, `customer` and the session are empty.
+// Callback rules are tried in file order among themselves (KF rules never see
+// notifications, and a callback rule never sees a KF message); the first whose `when`
+// holds runs, and later ones too while they have `continue: true`. Their actions:
+//
+//	then:
+//	  - set: {greeting: '"Hi " + event.external_user_id'}   # session.vars of this notification only
+//	  - welcome: "Welcome!"                                # externalcontact/send_welcome_msg
+//	  - welcome:
+//	      text: "{{ session.vars.greeting }}"              # ≤ 4000 bytes
+//	      attachments:                                     # up to 9
+//	        - image: {file: banner.png}                    # or {media_id: …} or {pic_url: …}
+//	        - link: {title: "Shop", url: "https://…", desc: "…", picurl: "https://…"}
+//	        - miniprogram: {title: "Mall", appid: wx123, page: "/index", pic_file: cover.png}   # or pic_media_id
+//	        - video: {file: tour.mp4}                      # or {media_id: …}
+//	        - file: {file: price-list.pdf}                 # or {media_id: …}
+//	  - handler: my_go_handler                             # bot.Context.Notification() is the event
+//
+// A welcome needs the event's welcome code and is sent within its 20 seconds (counted
+// from when the router received the callback); an older code, or none, is skipped
+// without a call and logged. Files are uploaded once and reused, as for replies. reply,
+// transfer and ai need a KF conversation and are load errors in a callback rule; a
+// webhook is not available there yet.
+//
 // # Customer profiles
 //
 // `customer.nickname`, `customer.avatar`, `customer.gender` (0 unknown, 1 male, 2

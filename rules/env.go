@@ -5,6 +5,8 @@ import (
 
 	"github.com/expr-lang/expr"
 
+	"github.com/kfbot/kfbot/bot"
+	"github.com/kfbot/kfbot/kf/callback"
 	"github.com/kfbot/kfbot/kf/syncmsg"
 	"github.com/kfbot/kfbot/storage"
 )
@@ -21,8 +23,63 @@ type Env struct {
 	// some expression of the set reads it; empty for a message that names no customer or
 	// when WeCom could not be asked.
 	Customer Customer `expr:"customer"`
+	// Event is the callback notification a `callback` rule handles (an external
+	// contact added, …); zero for KF messages.
+	Event Event `expr:"event"`
 	// Now is the current time (the set's clock, see [WithClock]) in the set's time zone.
 	Now time.Time `expr:"now"`
+}
+
+// Event is a callback notification as the expressions of a `callback` rule see it:
+// `event.change_type`, `event.state`, … Fields that do not apply are empty.
+type Event struct {
+	// Kind is the InfoType or Event: "change_external_contact", "change_contact", ….
+	Kind string `expr:"kind"`
+	// ChangeType is the ChangeType ("add_external_contact", "del_follow_user", …).
+	ChangeType string `expr:"change_type"`
+	// Corp is the corp the notification is about.
+	Corp string `expr:"corp"`
+	// UserID is the member (跟进成员) of an external-contact change, or the member of an
+	// address-book change.
+	UserID string `expr:"user_id"`
+	// ExternalUserID is the customer of an external-contact change.
+	ExternalUserID string `expr:"external_user_id"`
+	// State is the 「联系我」 code's state (or the 获客链接's customer_channel) through
+	// which the customer was added: each QR code can have its own welcome.
+	State string `expr:"state"`
+	// WelcomeCode reports whether the change carries a welcome code (a welcome may be sent).
+	WelcomeCode bool `expr:"welcome_code"`
+	// Source is del_external_contact's Source (DELETE_BY_TRANSFER), FailReason
+	// transfer_fail's (customer_refused, customer_limit_exceed).
+	Source     string `expr:"source"`
+	FailReason string `expr:"fail_reason"`
+	// ChatID is the customer group of change_external_chat; TagID the tag of
+	// change_external_tag; LinkID the 获客链接 of customer_acquisition.
+	ChatID string `expr:"chat_id"`
+	TagID  string `expr:"tag_id"`
+	LinkID string `expr:"link_id"`
+	// Time is when WeCom sent it (TimeStamp or CreateTime), in the set's time zone.
+	Time time.Time `expr:"time"`
+}
+
+// newEventEnv builds the environment of one notification.
+func newEventEnv(n callback.Notification, now time.Time, loc *time.Location) Env {
+	h := n.Head()
+	ev := Event{Kind: bot.NotificationKind(n), ChangeType: bot.NotificationChangeType(n), Corp: h.Corp(), Time: h.Time.In(loc)}
+	switch e := n.(type) {
+	case *callback.ExternalContactChange:
+		ev.UserID, ev.ExternalUserID, ev.State, ev.WelcomeCode = e.UserID, e.ExternalUserID, e.State, e.WelcomeCode != ""
+		ev.Source, ev.FailReason = e.Source, e.FailReason
+	case *callback.ContactChange:
+		ev.UserID = e.UserID
+	case *callback.ExternalChatChange:
+		ev.ChatID = e.ChatID
+	case *callback.ExternalTagChange:
+		ev.TagID = e.ID
+	case *callback.CustomerAcquisition:
+		ev.LinkID, ev.State = e.LinkID, e.State
+	}
+	return Env{Event: ev, Now: now.In(loc)}
 }
 
 // Customer is the customer's profile as expressions see it: `customer.nickname`, …

@@ -195,7 +195,9 @@ func (l *Live) Name() string { return "rules" }
 // time of each message.
 func (l *Live) Install(b *bot.Bot) error {
 	s := l.Set()
-	if err := install(b, s, l.Matcher(), l.Handler()); err != nil {
+	// The callback route is always there: a reload may add callback rules.
+	cb := func(c *bot.Context) error { return l.Set().handleCallback(c) }
+	if err := install(b, s, l.Matcher(), l.Handler(), cb); err != nil {
 		return err
 	}
 	l.o.log.Info("rules: installed", slog.String(LogKeyFile, l.path), slog.Int(LogKeyCount, s.Len()))

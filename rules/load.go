@@ -98,6 +98,7 @@ type loader struct {
 	errs      []*Error
 	warns     []*Error // see [Set.Warnings]
 	textOnly  bool     // the rule being read only matches text messages
+	callback  bool     // the rule being read is a callback rule
 	rule      string   // the rule being read, for errors
 	visits    int      // nodes walked, aliases counted each time
 	maxVisits int
@@ -294,7 +295,7 @@ type pair struct {
 
 var (
 	topKeys    = []string{"version", "timezone", "handback", "ai", "rules", "tests", "rules_file"}
-	ruleKeys   = []string{"name", "description", "when", "continue", "while_human", "then"}
+	ruleKeys   = []string{"name", "description", "callback", "when", "continue", "while_human", "then"}
 	actionKeys = []string{"reply", "welcome", "transfer", "set", "handler", "ai", "webhook"}
 )
 

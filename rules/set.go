@@ -22,11 +22,12 @@ import (
 // handler that runs the rules (see [Set.Install]). A Set is immutable and safe for
 // concurrent use; to change rules, load a new Set (or let a [Live] do it).
 type Set struct {
-	file   string
-	rules  []*rule
-	tests  []Test
-	loc    *time.Location
-	clicks map[string]string
+	file    string
+	rules   []*rule // the KF rules, in file order
+	cbRules []*rule // the callback rules, in file order
+	tests   []Test
+	loc     *time.Location
+	clicks  map[string]string
 	// servicers named by constant transfers; conversation tests add them to the fake
 	servicers []string
 	opts      options
@@ -48,7 +49,8 @@ type rule struct {
 	line    int
 	when    *vm.Program // nil: always true
 	cont    bool
-	human   bool // while_human: also runs while a person owns the conversation
+	human   bool     // while_human: also runs while a person owns the conversation
+	kinds   []string // a callback rule: the notification kinds it handles
 	actions []action
 	alts    []alt // the index's necessary condition of when
 }
@@ -62,8 +64,16 @@ type scratch struct {
 	ids  []int32
 }
 
-func newSet(file string, rules []*rule, tests []Test, loc *time.Location, clicks map[string]string, o options) *Set {
-	s := &Set{file: file, rules: rules, tests: tests, loc: loc, clicks: clicks, opts: o, ix: newIndex(rules)}
+func newSet(file string, all []*rule, tests []Test, loc *time.Location, clicks map[string]string, o options) *Set {
+	var rules, cbRules []*rule
+	for _, r := range all {
+		if r.kinds != nil {
+			cbRules = append(cbRules, r)
+		} else {
+			rules = append(rules, r)
+		}
+	}
+	s := &Set{file: file, rules: rules, cbRules: cbRules, tests: tests, loc: loc, clicks: clicks, opts: o, ix: newIndex(rules)}
 	for _, r := range rules {
 		s.hasHuman = s.hasHuman || r.human
 	}
@@ -102,12 +112,18 @@ func (s *Set) Install(b *bot.Bot) error {
 
 // install is Install without its log line.
 func (s *Set) install(b *bot.Bot) error {
-	return install(b, s, s.Matcher(), s.Handler())
+	var cb bot.HandlerFunc
+	if len(s.cbRules) > 0 {
+		cb = s.handleCallback
+	}
+	return install(b, s, s.Matcher(), s.Handler(), cb)
 }
 
 // install registers m and h for bot-owned and person-owned conversations and makes s's
 // handback section the bot's policy.
-func install(b *bot.Bot, s *Set, m bot.Matcher, h bot.HandlerFunc) error {
+//
+// cb, when not nil, handles the callback notifications (bot.Bot.HandleCallback).
+func install(b *bot.Bot, s *Set, m bot.Matcher, h bot.HandlerFunc, cb bot.HandlerFunc) error {
 	if s.handback != nil {
 		if err := b.SetHandback(*s.handback); err != nil {
 			return fmt.Errorf("rules: %s: handback: %w", s.file, err)
@@ -118,6 +134,9 @@ func install(b *bot.Bot, s *Set, m bot.Matcher, h bot.HandlerFunc) error {
 	}
 	b.Handle(m, h)
 	b.HandleHuman(m, h)
+	if cb != nil {
+		b.HandleCallback(bot.Any(), cb)
+	}
 	return nil
 }
 
@@ -138,14 +157,14 @@ func (s *Set) Matcher() bot.Matcher {
 // code) is logged and the next action runs.
 func (s *Set) Handler() bot.HandlerFunc { return s.handle }
 
-// Len returns the number of rules.
-func (s *Set) Len() int { return len(s.rules) }
+// Len returns the number of rules, callback rules included.
+func (s *Set) Len() int { return len(s.rules) + len(s.cbRules) }
 
-// Rules returns the names of the rules, in file order.
+// Rules returns the names of the rules in file order, those of the callback rules last.
 func (s *Set) Rules() []string {
-	out := make([]string, len(s.rules))
-	for i, r := range s.rules {
-		out[i] = r.name
+	out := make([]string, 0, s.Len())
+	for _, r := range append(slices.Clip(s.rules), s.cbRules...) {
+		out = append(out, r.name)
 	}
 	return out
 }
@@ -381,6 +400,15 @@ func (l *loader) rules(n *yaml.Node) []*rule {
 		if p, has := byKey["continue"]; has {
 			r.cont = l.bool(p.v, "continue")
 		}
+		if p, has := byKey["callback"]; has {
+			r.kinds = l.callbackKinds(p.v)
+			ok = ok && r.kinds != nil
+			if q, human := byKey["while_human"]; human {
+				l.errAt(q.k, ErrInvalid, "while_human is for KF conversations; a callback rule has none")
+				ok = false
+			}
+		}
+		l.callback = r.kinds != nil
 		if p, has := byKey["while_human"]; has {
 			r.human = l.bool(p.v, "while_human")
 		}
@@ -389,10 +417,14 @@ func (l *loader) rules(n *yaml.Node) []*rule {
 			v := l.deref(p.v)
 			always = v != nil && strings.TrimSpace(v.Value) == "true"
 		}
-		if catchAll != nil {
+		switch {
+		case l.callback:
+			// Callback rules see notifications only: they neither shadow KF rules nor are
+			// shadowed by them.
+		case catchAll != nil:
 			l.warnAt(it, "unreachable: rule %q (line %d) comes first and answers every message (no when, no continue: true); move this rule above it, or delete it",
 				catchAll.name, catchAll.line)
-		} else if always && !r.cont && ok {
+		case always && !r.cont && ok:
 			catchAll = r
 		}
 		l.textOnly = textOnly(r.alts)
@@ -409,7 +441,7 @@ func (l *loader) rules(n *yaml.Node) []*rule {
 		}
 	}
 	l.rule = ""
-	l.textOnly = false
+	l.textOnly, l.callback = false, false
 	return out
 }
 
