@@ -36,6 +36,10 @@ type Config struct {
 	CorpID string `yaml:"corp_id"`
 	// Secret is the Secret of the WeChat Customer Service app. Required; never printed.
 	Secret string `yaml:"secret"`
+	// ContactSecret is the Secret used for the external-contact calls (客户联系: the new
+	// customer's welcome) when the KF app's own Secret lacks that permission: the
+	// 客户联系 secret, or another self-built app's. Default: Secret. Never printed.
+	ContactSecret string `yaml:"contact_secret"`
 	// CallbackToken is the callback Token set in WeCom's callback settings. Required;
 	// never printed.
 	CallbackToken string `yaml:"callback_token"`
@@ -240,6 +244,9 @@ var settings = []setting{
 		usage: "the corp's `CorpID` (ww…)", set: str(func(c *Config) *string { return &c.CorpID })},
 	{key: "secret", env: "KFBOT_SECRET", secret: true,
 		usage: "the Secret of the WeChat Customer Service app", set: str(func(c *Config) *string { return &c.Secret })},
+	{key: "contact_secret", env: "KFBOT_CONTACT_SECRET", secret: true,
+		usage: "the Secret for the external-contact calls (客户联系 welcomes) when the app's own lacks that permission (default: secret)",
+		set: str(func(c *Config) *string { return &c.ContactSecret })},
 	{key: "callback_token", env: "KFBOT_CALLBACK_TOKEN", secret: true,
 		usage: "the callback Token of the WeCom callback settings", set: str(func(c *Config) *string { return &c.CallbackToken })},
 	{key: "encoding_aes_key", env: "KFBOT_ENCODING_AES_KEY", secret: true,
@@ -857,7 +864,7 @@ func (c *Config) Redacted() []any {
 		"shutdown_timeout", c.ShutdownTimeout.String(), "poll_interval", c.PollInterval.String(),
 		"handback_check_interval", c.HandbackCheckInterval.String(), "handback_pool_timeout", c.HandbackPoolTimeout.String(),
 		"handback_idle_timeout", c.HandbackIdleTimeout.String(), "handback_closing_text", optState(c.HandbackClosingText),
-		"transcripts", c.Transcripts, "ai_backend", c.AIBackend, "ai_base_url", c.AIBaseURL, "ai_api_key", optState(c.AIAPIKey),
+		"transcripts", c.Transcripts, "ai_backend", c.AIBackend, "ai_base_url", c.AIBaseURL, "ai_api_key", optState(c.AIAPIKey), "contact_secret", optState(c.ContactSecret),
 		"ai_model", c.AIModel, "accounts", strings.Join(c.Accounts, ","), "plugins", strings.Join(names, ","),
 	}
 }

@@ -22,6 +22,7 @@
 //	environment              flag                 file key          default
 //	KFBOT_CORP_ID            -corp-id             corp_id           (required)
 //	KFBOT_SECRET             —                    secret            (required, secret)
+//	KFBOT_CONTACT_SECRET     —                    contact_secret    secret (secret; for 客户联系 welcomes when secret lacks it)
 //	KFBOT_CALLBACK_TOKEN     —                    callback_token    (required, secret)
 //	KFBOT_ENCODING_AES_KEY   —                    encoding_aes_key  (required, secret, 43 characters)
 //	KFBOT_API_BASE           -api-base            api_base          https://qyapi.weixin.qq.com

@@ -130,6 +130,10 @@ func (m *Main) runCmd(ctx context.Context, args []string) error {
 	if cfg.PollInterval > 0 {
 		opts = append(opts, bot.WithPollInterval(time.Duration(cfg.PollInterval)))
 	}
+	if cfg.ContactSecret != "" {
+		// Its own token cache: one per secret.
+		opts = append(opts, bot.WithContactClient(kf.NewClient(cfg.CorpID, cfg.ContactSecret, kf.WithBaseURL(cfg.APIBase), kf.WithLogger(logger))))
+	}
 	if len(cfg.Accounts) > 0 {
 		opts = append(opts, bot.WithAccounts(cfg.Accounts...))
 	}
