@@ -90,6 +90,23 @@
 //     string) and media/get (with Range).
 //   - Unknown open_kfids are created on first use, unless
 //     [WithStrictAccounts] (then 95004).
+//   - External contacts (客户联系): [Server.AddExternalContact] plays a member
+//     adding a customer through a 「联系我」 code and returns the
+//     change_external_contact event's XML with a welcome code valid
+//     [WelcomeCodeTTL] and usable once (also AddExternalContactWithoutWelcome,
+//     DeleteExternalContact, TransferFail). externalcontact/send_welcome_msg
+//     answers 41049 (no code), 41050 (unknown or expired), 41051 (used),
+//     84061 (the relationship is gone) and 40058 for a body WeCom refuses
+//     (text over 4000 bytes, more than 9 attachments, both empty, a body
+//     that does not match its msgtype, missing link or mini program
+//     fields), 40007 for a medium never uploaded; [Server.Welcomes] lists
+//     the accepted ones. externalcontact/get returns the customer and one
+//     follow user per member who added them (84061 for nobody's).
+//   - Other callbacks: [Server.NotificationXML] builds the decrypted XML of
+//     any notification kind (app-event or InfoType form);
+//     [Server.NewRawCallbackRequest] seals one; [Server.PostNotification]
+//     posts one several times, as WeCom retries a callback not answered
+//     with 200 (each try freshly sealed, the plaintext the same).
 //
 // # Undocumented error codes
 //

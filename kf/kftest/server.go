@@ -76,6 +76,7 @@ type Server struct {
 	faultCodes   []int
 	latency      time.Duration
 	overrides    map[string]http.Handler
+	contacts     externalContactState
 }
 
 // endpoint names, relative to /cgi-bin/.
@@ -91,6 +92,8 @@ const (
 	pathServicerList   = "kf/servicer/list"
 	pathMediaUpload    = "media/upload"
 	pathMediaGet       = "media/get"
+	pathWelcomeMsg     = "externalcontact/send_welcome_msg"
+	pathContactGet     = "externalcontact/get"
 )
 
 type handlerFunc func(s *Server, w http.ResponseWriter, r *http.Request)
@@ -107,6 +110,8 @@ var endpoints = map[string]handlerFunc{
 	pathServicerList:   (*Server).handleServicerList,
 	pathMediaUpload:    (*Server).handleMediaUpload,
 	pathMediaGet:       (*Server).handleMediaGet,
+	pathWelcomeMsg:     (*Server).handleSendWelcomeMsg,
+	pathContactGet:     (*Server).handleExternalContactGet,
 }
 
 // NewServer starts and returns a fake WeCom KF server listening on a
