@@ -22,7 +22,7 @@ type shared struct {
 	t  time.Time
 }
 
-func (c *shared) now() time.Time     { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *shared) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *shared) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // TestEachQRCodeGetsItsWelcomeOnce, through the real router, engine and fake WeCom: a
