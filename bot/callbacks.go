@@ -164,16 +164,46 @@ func (c *Context) Received() time.Time { return c.received }
 // (the router then answers 500, so WeCom retries). Receive never calls WeCom.
 func (b *Bot) Receive(ctx context.Context, n callback.Notification, received time.Time) error {
 	b.freeze()
-	h := n.Head()
+	if !b.cbRoutes {
+		b.opts.observer.Callback(NotificationKind(n), CallbackUnrouted)
+		return nil
+	}
+	recorded, err := b.recordCallback(ctx, n, received)
+	if err != nil || !recorded {
+		return err
+	}
+	b.callbacks.push(b, callbackJob{note: n, received: received})
+	return nil
+}
+
+// DispatchCallback handles n synchronously, as Receive and a worker would: it records n
+// (a recorded one is skipped and nil returned), runs the handler chain and marks it
+// handled. It returns the handler's error (which also went to the error handler) or a
+// store failure. It exists for tests, `kfbot simulate` and custom transports.
+func (b *Bot) DispatchCallback(ctx context.Context, n callback.Notification, received time.Time) error {
+	root := b.freeze()
 	kind := NotificationKind(n)
 	if !b.cbRoutes {
 		b.opts.observer.Callback(kind, CallbackUnrouted)
 		return nil
 	}
+	recorded, err := b.recordCallback(ctx, n, received)
+	if err != nil || !recorded {
+		return err
+	}
+	_, herr := b.handleCallback(ctx, ctx, root, callbackJob{note: n, received: received})
+	return herr
+}
+
+// recordCallback records n in the store and reports whether this call recorded it (a
+// retry of a recorded one is not), observing failures and duplicates.
+func (b *Bot) recordCallback(ctx context.Context, n callback.Notification, received time.Time) (bool, error) {
+	h := n.Head()
+	kind := NotificationKind(n)
 	cs, ok := b.store.(storage.CallbackStore)
 	if !ok {
 		b.opts.observer.Callback(kind, CallbackFailed)
-		return ErrNoCallbackStore
+		return false, ErrNoCallbackStore
 	}
 	e := storage.CallbackEntry{Key: h.Key, Payload: h.Raw, ReceiveID: h.ReceiveID, Received: received}
 	recorded, err := cs.RecordCallback(ctx, e, b.opts.callbackTTL)
@@ -181,15 +211,13 @@ func (b *Bot) Receive(ctx context.Context, n callback.Notification, received tim
 		b.opts.observer.Callback(kind, CallbackFailed)
 		b.callbackLog(n).Error("bot: could not record a callback notification; answering WeCom with an error so it retries",
 			slog.Any(LogKeyError, err))
-		return fmt.Errorf("bot: record callback %s: %w", kind, err)
+		return false, fmt.Errorf("bot: record callback %s: %w", kind, err)
 	}
 	if !recorded {
 		b.opts.observer.Callback(kind, CallbackDuplicate)
 		b.callbackLog(n).Debug("bot: callback notification already recorded (a WeCom retry); not handled again")
-		return nil
 	}
-	b.callbacks.push(b, callbackJob{note: n, received: received})
-	return nil
+	return recorded, nil
 }
 
 // callbackJob is one recorded notification waiting to be handled.
@@ -267,7 +295,7 @@ func (q *callbackQueue) work(b *Bot, stop, work context.Context, root HandlerFun
 		q.mu.Unlock()
 
 		// One that is not handled stays pending in the store: the next start handles it.
-		b.handleCallback(stop, work, root, j)
+		_, _ = b.handleCallback(stop, work, root, j) // errors went to the error handler
 		q.mu.Lock()
 		delete(q.active, j.note.Head().Key)
 		q.mu.Unlock()
@@ -312,8 +340,8 @@ func (b *Bot) recoverCallbacks(ctx context.Context) {
 
 // handleCallback runs the handler chain for j and marks it handled. It reports false
 // when the notification stays pending: shutdown interrupted it, or a transient failure
-// (a store or WeCom outage) outlasted its retries.
-func (b *Bot) handleCallback(stop, work context.Context, root HandlerFunc, j callbackJob) bool {
+// (a store or WeCom outage) outlasted its retries; and the handler's last error.
+func (b *Bot) handleCallback(stop, work context.Context, root HandlerFunc, j callbackJob) (bool, error) {
 	h := j.note.Head()
 	c := &Context{ctx: work, bot: b, note: j.note, received: j.received, state: &msgState{},
 		head: &syncmsg.Header{MsgID: h.Key, ExternalUserID: externalUserOf(j.note)}}
@@ -332,17 +360,17 @@ func (b *Bot) handleCallback(stop, work context.Context, root HandlerFunc, j cal
 		}
 		if attempt == 3 {
 			c.Logger().Warn("bot: a callback notification failed 3 times; it stays recorded and is handled at the next start")
-			return false
+			return false, herr
 		}
 		select {
 		case <-stop.Done():
-			return false
+			return false, herr
 		case <-time.After(delay):
 		}
 		delay *= 2
 	}
 	if work.Err() != nil {
-		return false
+		return false, herr
 	}
 	if err := b.store.(storage.CallbackStore).CallbackHandled(context.WithoutCancel(work), h.Key); err != nil {
 		c.Logger().Error("bot: could not mark a callback notification handled; it is handled again at the next start",
@@ -353,7 +381,7 @@ func (b *Bot) handleCallback(stop, work context.Context, root HandlerFunc, j cal
 		res = CallbackRecovered
 	}
 	b.opts.observer.Callback(kind, res)
-	return true
+	return true, herr
 }
 
 // externalUserOf returns the customer a notification is about, if any.

@@ -297,3 +297,15 @@ func BenchmarkCallbackDecodeAndRoute(b *testing.B) {
 	}
 	obs.done.waitAtLeast(b, int64(b.N))
 }
+
+// TestDispatchCallback handles synchronously, once, and returns the handler's error.
+func TestDispatchCallback(t *testing.T) {
+	e := newEnv(t)
+	b := e.newBot(bot.WithErrorHandler(func(*bot.Context, error) {}))
+	calls := 0
+	b.HandleCallback(bot.Any(), func(*bot.Context) error { calls++; return errors.New("no luck") })
+	n := decode(t, addContactXML("wm1", "", "W", 1))
+	assert.EqualError(t, b.DispatchCallback(t.Context(), n, time.Now()), "no luck")
+	assert.NoError(t, b.DispatchCallback(t.Context(), n, time.Now()), "a retry")
+	assert.Equal(t, 1, calls)
+}
