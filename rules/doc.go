@@ -283,6 +283,8 @@
 //	      - servicer_pick_up: alice           # a servicer takes the chat from the pool
 //	        expect: {none: true, vars: {picked: true}}   # none may go with vars
 //	      - servicer_end: true                # the servicer ends the conversation
+//	      - add_contact: qr-a                 # a member adds the customer through a 「联系我」 code
+//	        expect: {welcome: ["Thanks!", "[link]"]}   # send_welcome_msg: the text, then "[msgtype]" per attachment
 //	    model:                                # what the model answers this test's ai actions, in order
 //	      - say: "Your order ships tomorrow."
 //	      - call: transfer_to_human           # a tool call, with args

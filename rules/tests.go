@@ -61,7 +61,16 @@ const (
 	StepPickUp StepKind = "servicer_pick_up"
 	// StepEnd: the servicer ends the conversation (change_type 3).
 	StepEnd StepKind = "servicer_end"
+	// StepAddContact: a member (Member, default DefaultTestMember) adds the test's
+	// customer as an external contact through a 「联系我」 code whose state is Arg: an
+	// add_external_contact callback with a welcome code, for the callback rules. Its
+	// expect's welcome lists what send_welcome_msg sent: the text, then one "[msgtype]"
+	// per attachment.
+	StepAddContact StepKind = "add_contact"
 )
+
+// DefaultTestMember is the member of an add_contact step that names none.
+const DefaultTestMember = "rules-test-member"
 
 // Step is one customer action and, optionally, the bot's expected answer.
 type Step struct {
@@ -75,6 +84,8 @@ type Step struct {
 	Latitude, Longitude float64
 	// SceneParam is the scene_param of an enter step.
 	SceneParam string
+	// Member is the member (userid) of an add_contact step.
+	Member string
 	// Now, when not zero, sets the rules' `now` from this step on.
 	Now time.Time
 	// Expect is what must happen; nil checks nothing.
@@ -193,7 +204,7 @@ func LoadTests(path string) (*Suite, error) {
 
 var (
 	testKeys   = []string{"name", "now", "open_kfid", "user", "model", "steps"}
-	stepKinds  = []string{"enter", "say", "click", "image", "voice", "file", "location", "servicer_pick_up", "servicer_end"}
+	stepKinds  = []string{"enter", "say", "click", "image", "voice", "file", "location", "servicer_pick_up", "servicer_end", "add_contact"}
 	stepKeys   = append(slices.Clip(stepKinds), "now", "expect")
 	expectKeys = []string{"welcome", "reply", "transfer", "none", "vars"}
 )
@@ -329,6 +340,22 @@ func (l *loader) step(n *yaml.Node) (Step, bool) {
 		}
 	case StepPickUp:
 		st.Arg, ok = l.nonEmpty(v, "servicer_pick_up")
+	case StepAddContact:
+		switch {
+		case isNull(v):
+		case v.Kind == yaml.ScalarNode:
+			st.Arg = v.Value
+		default:
+			af := l.fields(v, "add_contact", "state", "member")
+			if q, has := af["state"]; has {
+				st.Arg, ok = l.str(q.v, "add_contact.state")
+			}
+			if q, has := af["member"]; has {
+				var good bool
+				st.Member, good = l.nonEmpty(q.v, "add_contact.member")
+				ok = ok && good
+			}
+		}
 	case StepEnd:
 		if !isNull(v) && !l.bool(v, "servicer_end") {
 			l.errAt(v, ErrInvalid, "servicer_end takes true (or nothing)")

@@ -18,6 +18,7 @@ import (
 	"github.com/kfbot/kfbot/ai"
 	"github.com/kfbot/kfbot/bot"
 	"github.com/kfbot/kfbot/kf"
+	"github.com/kfbot/kfbot/kf/callback"
 	"github.com/kfbot/kfbot/kf/kftest"
 	"github.com/kfbot/kfbot/rules"
 	"github.com/kfbot/kfbot/rules/internal/testhook"
@@ -180,6 +181,15 @@ func runTest(ctx context.Context, s *rules.Set, t rules.Test) (string, error) {
 			srv.ServicerPickUp(kfid, user, st.Arg)
 		case rules.StepEnd:
 			srv.ServicerEnd(kfid, user)
+		case rules.StepAddContact:
+			msg, err := addContact(ctx, srv, b, user, st)
+			if err != nil {
+				return "", err
+			}
+			if msg != "" {
+				return fmt.Sprintf("step %d (%s): %s", i+1, st, msg), nil
+			}
+			continue
 		default:
 			return "", fmt.Errorf("step %d: unknown step kind %q", i+1, st.Kind)
 		}
@@ -202,6 +212,47 @@ func runTest(ctx context.Context, s *rules.Set, t rules.Test) (string, error) {
 		}
 	}
 	return "", nil
+}
+
+// addContact runs an add_contact step: the callback goes to the bot's callback rules,
+// and the welcomes it sent are compared with the step's expect.
+func addContact(ctx context.Context, srv *kftest.Server, b *bot.Bot, user string, st rules.Step) (string, error) {
+	member := st.Member
+	if member == "" {
+		member = rules.DefaultTestMember
+	}
+	before := len(srv.Welcomes())
+	ev := srv.AddExternalContact(member, user, st.Arg)
+	n, err := callback.DecodeNotification(ev.XML)
+	if err != nil {
+		return "", fmt.Errorf("rulestest: the fake's add_external_contact does not decode: %w", err)
+	}
+	var diffs []string
+	if err := b.DispatchCallback(ctx, n, time.Now()); err != nil {
+		if _, refused := errors.AsType[*bot.RefusalError](err); !refused {
+			diffs = append(diffs, "error: "+err.Error())
+		}
+	}
+	if e := st.Expect; e != nil {
+		var got []string
+		for _, w := range srv.Welcomes()[before:] {
+			if w.Text != "" {
+				got = append(got, w.Text)
+			}
+			for _, a := range w.Attachments {
+				var t struct {
+					MsgType string `json:"msgtype"`
+				}
+				_ = json.Unmarshal(a, &t)
+				got = append(got, "["+t.MsgType+"]")
+			}
+		}
+		diffs = append(diffs, compareList("welcome", got, e.Welcome)...)
+		if len(e.Reply) > 0 || e.Transfer != nil || len(e.Vars) > 0 {
+			diffs = append(diffs, "an add_contact step can expect only welcome: callback rules neither reply, transfer nor keep session variables")
+		}
+	}
+	return strings.Join(diffs, "; "), nil
 }
 
 // checkStep compares what a step produced with its expectation.

@@ -266,3 +266,40 @@ func TestExampleAIFile(t *testing.T) {
 	assert.Zero(t, failed, out.String())
 	assert.Equal(t, 5, passed, out.String())
 }
+
+// TestConversationTestsScriptNewExternalContacts: add_contact steps reach the callback
+// rules, each QR code's state its own welcome; a wrong expectation is reported.
+func TestConversationTestsScriptNewExternalContacts(t *testing.T) {
+	set, err := rules.Load(strings.NewReader(`version: 1
+rules:
+  - name: welcome-a
+    callback: change_external_contact
+    when: event.state == "qr-a"
+    then:
+      - welcome: {text: "Welcome, A", attachments: [{link: {title: "Shop", url: "https://example.com"}}]}
+  - name: welcome-b
+    callback: change_external_contact
+    when: event.state == "qr-b"
+    then: [{welcome: "Welcome, B"}]
+tests:
+  - name: two codes
+    steps:
+      - add_contact: qr-a
+        expect: {welcome: ["Welcome, A", "[link]"]}
+      - add_contact: {state: qr-b, member: lisi}
+        expect: {welcome: ["Welcome, B"]}
+      - add_contact: qr-c
+        expect: {welcome: []}
+  - name: wrong
+    steps:
+      - add_contact: qr-b
+        expect: {welcome: ["Welcome, A"]}
+`), "contacts.yaml", quiet)
+	require.NoError(t, err)
+	var out bytes.Buffer
+	passed, failed, err := rulestest.Run(t.Context(), set, set.Tests(), &out)
+	require.NoError(t, err)
+	assert.Equal(t, 1, passed, out.String())
+	assert.Equal(t, 1, failed, out.String())
+	assert.Contains(t, out.String(), `FAIL test "wrong", step 1 (add_contact qr-b): welcome[0]: got "Welcome, B", want "Welcome, A"`)
+}
