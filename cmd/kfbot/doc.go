@@ -107,8 +107,9 @@
 // in-memory store, and lets a person chat as a customer: the welcome is shown on
 // start, menu click items are numbered and tapped by typing the number, links and
 // mini programs are shown as links, and hand-offs are shown as "— transferred to the
-// waiting pool … —" or "— conversation ended —". /image, /enter, /end, /help and /quit
-// are commands. -script FILE (or - for standard input) reads the customer's lines from
+// waiting pool … —" or "— conversation ended —". /image, /enter, /end, /add [STATE] (a
+// member adds the customer as an external contact: the callback rules' welcome), /help
+// and /quit are commands. -script FILE (or - for standard input) reads the customer's lines from
 // a file, skipping blank lines and # comments, and prints the transcript. -now fixes
 // the clock for reproducible transcripts. The rule file is -rules, else $KFBOT_RULES,
 // else rules.yaml.

@@ -19,6 +19,7 @@ import (
 	"github.com/kfbot/kfbot/ai"
 	"github.com/kfbot/kfbot/bot"
 	"github.com/kfbot/kfbot/kf"
+	"github.com/kfbot/kfbot/kf/callback"
 	"github.com/kfbot/kfbot/kf/kftest"
 	"github.com/kfbot/kfbot/rules"
 	"github.com/kfbot/kfbot/storage"
@@ -235,6 +236,7 @@ type simulator struct {
 	kfid, user string
 	out        io.Writer
 	clicks     []menuClick // click items of the last menu, numbered from 1
+	clock      func() time.Time
 	// before and after, when set, run around each step (after with the number of
 	// messages the bot sent), for -v.
 	before func()
@@ -260,7 +262,7 @@ func newSimulator(set *rules.Set, clock func() time.Time, logger *slog.Logger, k
 		srv.Close()
 		return nil, err
 	}
-	return &simulator{srv: srv, b: b, store: store, kfid: kfid, user: user, out: io.Discard}, nil
+	return &simulator{srv: srv, b: b, store: store, kfid: kfid, user: user, out: io.Discard, clock: clock}, nil
 }
 
 func (s *simulator) close() {
@@ -304,6 +306,8 @@ func (s *simulator) input(ctx context.Context, line string) (quit bool, err erro
 			return false, s.enter(ctx, arg)
 		case "/end":
 			return false, s.step(ctx, func() { s.srv.ServicerEnd(s.kfid, s.user) }, "— a servicer ends the conversation in WeCom —")
+		case "/add":
+			return false, s.addContact(ctx, arg)
 		default:
 			// "//text" sends "/text"; an unknown command is most likely a typo.
 			if !strings.HasPrefix(line, "//") {
@@ -324,6 +328,7 @@ func (s *simulator) input(ctx context.Context, line string) (quit bool, err erro
 const simHelp = "Type a message, or the number of a menu item to tap it.\n" +
 	"/image, /voice, /file [MEDIA_ID] send media, /location [NAME] a place,\n" +
 	"/enter [SCENE] opens the chat again, /end lets a servicer end the conversation,\n" +
+	"/add [STATE] plays a member adding you as an external contact through a 「联系我」 code,\n" +
 	"/help shows this, /quit leaves.\n"
 
 // enter opens the chat (an enter_session event) and, when no welcome came, says why.
@@ -343,6 +348,43 @@ func (s *simulator) enter(ctx context.Context, scene string) error {
 		fmt.Fprintf(s.out, "%s(no welcome: WeCom gives a welcome_code only when the customer has not written and got no welcome in the last 48 hours)\n", indent)
 	} else {
 		fmt.Fprintf(s.out, "%s(no welcome: no rule with a welcome action matched the enter_session event)\n", indent)
+	}
+	return nil
+}
+
+// simMember is the member who adds the customer in /add.
+const simMember = "simulated-member"
+
+// addContact plays /add: a member adds the customer through a 「联系我」 code with state;
+// the callback rules answer with a welcome (send_welcome_msg), which is shown.
+func (s *simulator) addContact(ctx context.Context, state string) error {
+	before := len(s.srv.Welcomes())
+	ev := s.srv.AddExternalContact(simMember, s.user, state)
+	fmt.Fprintf(s.out, "— %s adds you as an external contact (state %q) —\n", simMember, state)
+	n, err := callback.DecodeNotification(ev.XML)
+	if err != nil {
+		return fmt.Errorf("simulate: the fake's add_external_contact does not decode: %w", err)
+	}
+	if err := s.b.DispatchCallback(ctx, n, s.clock()); err != nil {
+		fmt.Fprintf(s.out, "%s(the callback rules failed: %v)\n", indent, err)
+	}
+	welcomes := s.srv.Welcomes()[before:]
+	if len(welcomes) == 0 {
+		fmt.Fprintf(s.out, "%s(no welcome: no callback rule with a welcome action matched the add_external_contact event)\n", indent)
+	}
+	for _, w := range welcomes {
+		for _, line := range strings.Split(w.Text, "\n") {
+			if w.Text != "" {
+				fmt.Fprintf(s.out, "bot> %s\n", line)
+			}
+		}
+		for _, a := range w.Attachments {
+			var t struct {
+				MsgType string `json:"msgtype"`
+			}
+			_ = json.Unmarshal(a, &t)
+			fmt.Fprintf(s.out, "bot> [%s]\n", t.MsgType)
+		}
 	}
 	return nil
 }

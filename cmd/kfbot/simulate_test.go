@@ -169,3 +169,24 @@ func TestSimulateWithAModel(t *testing.T) {
 	assert.Contains(t, errOut, "ai actions ask a scripted model")
 	assert.Contains(t, out, "bot> [scripted model] you said: How fast do you ship?")
 }
+
+// TestSimulateAddContact: /add plays a new external contact; each state gets its rule's
+// welcome, and a state no rule welcomes says so.
+func TestSimulateAddContact(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rules.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(`version: 1
+rules:
+  - name: hello
+    when: msg.text == "hi"
+    then: [{reply: "hello"}]
+  - name: welcome-a
+    callback: change_external_contact
+    when: event.change_type == "add_external_contact" && event.state == "qr-a"
+    then:
+      - welcome: {text: "Thanks for scanning A", attachments: [{link: {title: "Shop", url: "https://example.com"}}]}
+`), 0o644))
+	code, out, errOut := runMain(t, "/add qr-a\n/add qr-b\n/quit\n", nil, "simulate", "-rules", path)
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "— simulated-member adds you as an external contact (state \"qr-a\") —\nbot> Thanks for scanning A\nbot> [link]\n")
+	assert.Contains(t, out, "(state \"qr-b\") —\n     (no welcome: no callback rule with a welcome action matched")
+}
