@@ -246,7 +246,7 @@ var settings = []setting{
 		usage: "the Secret of the WeChat Customer Service app", set: str(func(c *Config) *string { return &c.Secret })},
 	{key: "contact_secret", env: "KFBOT_CONTACT_SECRET", secret: true,
 		usage: "the Secret for the external-contact calls (客户联系 welcomes) when the app's own lacks that permission (default: secret)",
-		set: str(func(c *Config) *string { return &c.ContactSecret })},
+		set:   str(func(c *Config) *string { return &c.ContactSecret })},
 	{key: "callback_token", env: "KFBOT_CALLBACK_TOKEN", secret: true,
 		usage: "the callback Token of the WeCom callback settings", set: str(func(c *Config) *string { return &c.CallbackToken })},
 	{key: "encoding_aes_key", env: "KFBOT_ENCODING_AES_KEY", secret: true,
