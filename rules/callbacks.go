@@ -51,7 +51,7 @@ func (l *loader) callbackKinds(n *yaml.Node) []string {
 }
 
 // callbackActions are the actions a callback rule may have.
-var callbackActions = []string{"welcome", "set", "handler"}
+var callbackActions = []string{"welcome", "set", "handler", "webhook"}
 
 // callbackAction reads one action of a callback rule.
 func (l *loader) callbackAction(p pair) action {
@@ -62,10 +62,10 @@ func (l *loader) callbackAction(p pair) action {
 		return l.set(p.v)
 	case "handler":
 		return l.handler(p.v)
+	case "webhook":
+		return l.webhook(p.v)
 	case "reply", "transfer", "ai":
 		l.errAt(p.k, ErrInvalid, "%s needs a KF conversation, and a callback rule has none; a callback rule may %s", p.key, strings.Join(callbackActions, ", "))
-	default:
-		l.errAt(p.k, ErrInvalid, "%s is not available in a callback rule yet; a callback rule may %s", p.key, strings.Join(callbackActions, ", "))
 	}
 	return nil
 }

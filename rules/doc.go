@@ -81,9 +81,11 @@
 //
 // A welcome needs the event's welcome code and is sent within its 20 seconds (counted
 // from when the router received the callback); an older code, or none, is skipped
-// without a call and logged. Files are uploaded once and reused, as for replies. reply,
-// transfer and ai need a KF conversation and are load errors in a callback rule; a
-// webhook is not available there yet.
+// without a call and logged. Files are uploaded once and reused, as for replies. A
+// webhook posts the event (msgtype "callback", `event` with the fields above and the
+// XML) and acts on an answer's `set` (for the later rules) and `welcome` (a text); its
+// fallback text is sent as the welcome. reply, transfer and ai need a KF conversation
+// and are load errors in a callback rule.
 //
 // # Customer profiles
 //

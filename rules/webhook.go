@@ -21,6 +21,7 @@ import (
 	"github.com/kfbot/kfbot/ai"
 	"github.com/kfbot/kfbot/bot"
 	"github.com/kfbot/kfbot/internal/backoff"
+	"github.com/kfbot/kfbot/kf"
 )
 
 // The webhook action posts the message to a URL and acts on the JSON it answers. Its
@@ -55,6 +56,22 @@ type WebhookRequest struct {
 	Vars           map[string]any   `json:"vars"`
 	Customer       *WebhookCustomer `json:"customer,omitempty"`
 	RepliesLeft    int              `json:"replies_left"`
+	// Event is the callback notification of a callback rule's webhook (MsgType
+	// "callback"); absent for KF messages.
+	Event *WebhookEvent `json:"event,omitempty"`
+}
+
+// WebhookEvent is a callback notification in a [WebhookRequest]: the fields callback
+// rules see as event.*, and the decrypted XML as WeCom sent it.
+type WebhookEvent struct {
+	Kind           string `json:"kind"`
+	ChangeType     string `json:"change_type,omitempty"`
+	Corp           string `json:"corp,omitempty"`
+	UserID         string `json:"user_id,omitempty"`
+	ExternalUserID string `json:"external_user_id,omitempty"`
+	State          string `json:"state,omitempty"`
+	WelcomeCode    bool   `json:"welcome_code,omitempty"`
+	XML            string `json:"xml"`
 }
 
 // WebhookCustomer is the customer's profile in a [WebhookRequest], when the bot has it.
@@ -72,6 +89,9 @@ type WebhookAnswer struct {
 	Replies  []WebhookReply  `json:"replies,omitempty"`
 	Set      map[string]any  `json:"set,omitempty"`
 	Transfer json.RawMessage `json:"transfer,omitempty"`
+	// Welcome, for a callback rule's webhook, is the text of the new external contact's
+	// welcome (send_welcome_msg).
+	Welcome string `json:"welcome,omitempty"`
 }
 
 // WebhookReply is one reply of a [WebhookAnswer].
@@ -90,7 +110,7 @@ func DecodeWebhookAnswer(data []byte) (a *WebhookAnswer, unknown []string, err e
 		return nil, nil, fmt.Errorf("rules: webhook answer is not a JSON object: %w", err)
 	}
 	for k := range fields {
-		if k != "replies" && k != "set" && k != "transfer" {
+		if k != "replies" && k != "set" && k != "transfer" && k != "welcome" {
 			unknown = append(unknown, k)
 		}
 	}
@@ -113,6 +133,9 @@ func DecodeWebhookAnswer(data []byte) (a *WebhookAnswer, unknown []string, err e
 	}
 	if _, _, err := a.transfer(); err != nil {
 		return nil, nil, err
+	}
+	if len(a.Welcome) > 4000 {
+		return nil, nil, fmt.Errorf("rules: webhook answer: welcome is %d bytes, at most 4000", len(a.Welcome))
 	}
 	return a, unknown, nil
 }
@@ -260,10 +283,23 @@ func (a *webhookAction) run(x *run) error {
 	if err != nil {
 		x.c.Logger().Warn("rules: webhook failed; sending the fallback", slog.String(LogKeyRule, x.rule.name),
 			slog.String("url", a.url), slog.Any(LogKeyError, err))
-		if a.fallback != nil {
-			return (&replyAction{msg: a.fallback}).run(x)
+		if a.fallback == nil {
+			return nil
 		}
-		return nil
+		if x.c.Notification() != nil {
+			m, err := a.fallback.build(x)
+			if err != nil {
+				return err
+			}
+			if t, ok := m.(kf.Text); ok {
+				return x.c.WelcomeContact(t.Content)
+			}
+			return nil
+		}
+		return (&replyAction{msg: a.fallback}).run(x)
+	}
+	if x.c.Notification() != nil {
+		return a.applyCallback(x, ans)
 	}
 	return a.apply(x, ans)
 }
@@ -302,6 +338,13 @@ func (a *webhookAction) answer(x *run) (*WebhookAnswer, error) {
 func (a *webhookAction) request(x *run) *WebhookRequest {
 	c := x.c
 	h := c.Header()
+	if n := c.Notification(); n != nil {
+		ev := x.env.Event
+		return &WebhookRequest{Version: 1, CorpID: c.Client().CorpID(), ExternalUserID: ev.ExternalUserID, MsgID: h.MsgID,
+			MsgType: "callback", Message: json.RawMessage("null"), Vars: x.env.Session.Vars,
+			Event: &WebhookEvent{Kind: ev.Kind, ChangeType: ev.ChangeType, Corp: ev.Corp, UserID: ev.UserID,
+				ExternalUserID: ev.ExternalUserID, State: ev.State, WelcomeCode: ev.WelcomeCode, XML: string(n.Head().Raw)}}
+	}
 	req := &WebhookRequest{Version: 1, CorpID: c.Client().CorpID(), OpenKFID: h.OpenKFID, ExternalUserID: h.ExternalUserID,
 		MsgID: h.MsgID, MsgType: string(h.MsgType), Text: c.Text(), Message: json.RawMessage(h.Raw), Vars: map[string]any{}}
 	if len(req.Message) == 0 || !json.Valid(req.Message) {
@@ -368,6 +411,27 @@ func (a *webhookAction) post(c *bot.Context, client *http.Client, body []byte, d
 		return nil, resp.StatusCode == 429 || resp.StatusCode >= 500, fmt.Errorf("HTTP %d", resp.StatusCode)
 	}
 	return data, false, nil
+}
+
+// applyCallback acts on a callback rule's answer: its variables (for the notification's
+// later rules), then its welcome. Replies and hand-offs need a KF conversation: logged
+// and ignored.
+func (a *webhookAction) applyCallback(x *run, ans *WebhookAnswer) error {
+	for k, v := range ans.Set {
+		if v == nil {
+			delete(x.env.Session.Vars, k)
+		} else {
+			x.env.Session.Vars[k] = v
+		}
+	}
+	if len(ans.Replies) > 0 || len(ans.Transfer) > 0 {
+		x.c.Logger().Warn("rules: a callback rule's webhook answered with replies or a transfer, which need a KF conversation; ignored (answer welcome instead)",
+			slog.String(LogKeyRule, x.rule.name))
+	}
+	if ans.Welcome != "" {
+		return x.c.WelcomeContact(ans.Welcome)
+	}
+	return nil
 }
 
 // apply acts on an answer: its replies (within the allowance), variables, hand-off.

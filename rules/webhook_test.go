@@ -15,6 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/kfbot/kfbot/bot"
+	"github.com/kfbot/kfbot/kf"
 	"github.com/kfbot/kfbot/rules"
 	"github.com/kfbot/kfbot/rules/rulestest"
 )
@@ -235,4 +237,52 @@ tests:
 
 	_, err := rules.Load(strings.NewReader(strings.Replace(file, "type: object, properties", "type: string, properties", 1)), "rules.yaml", quiet)
 	assert.ErrorContains(t, err, "parameters must be a JSON schema of type object")
+}
+
+// TestCallbackRuleWebhook: a callback rule's webhook gets the event, signed; its answer's
+// welcome is sent through send_welcome_msg, its variables reach later rules; a failing
+// webhook sends the fallback as the welcome.
+func TestCallbackRuleWebhook(t *testing.T) {
+	golds := 0
+	hook := newHookServer(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if n == 1 {
+			_, _ = io.WriteString(w, `{"welcome":"Hi from the CRM","set":{"tier":"gold"}}`)
+			return
+		}
+		w.WriteHeader(http.StatusBadRequest)
+	})
+	set := mustLoad(t, fmt.Sprintf(`version: 1
+rules:
+  - name: crm
+    callback: change_external_contact
+    continue: true
+    then:
+      - webhook:
+          url: %s
+          secret_env: KFBOT_TEST_HOOK_SECRET
+          fallback: "Welcome!"
+  - name: gold
+    callback: change_external_contact
+    when: session.vars.tier == "gold"
+    then: [{handler: gold}]
+`, hook.URL), rules.WithWebhookClient(hook.Client()), rules.WithHandler("gold", func(c *bot.Context) error {
+		assert.Equal(t, "wmA", c.ExternalUserID())
+		golds++
+		return nil
+	}))
+	w := &welcomes{}
+	receive := callbackBot(t, set, w)
+	receive(addContact("wmA", "qr-a", "CODE-A", 1), time.Second)
+	receive(addContact("wmB", "qr-b", "CODE-B", 1), time.Second)
+	assert.Equal(t, 1, golds, "the webhook's variable reached the next rule")
+	assert.Equal(t, []kf.SendWelcomeMsgRequest{{WelcomeCode: "CODE-A", Text: "Hi from the CRM"}, {WelcomeCode: "CODE-B", Text: "Welcome!"}}, w.all())
+	hook.mu.Lock()
+	defer hook.mu.Unlock()
+	assert.Zero(t, hook.bad, "signed")
+	require.Len(t, hook.requests, 2)
+	req := hook.requests[0]
+	assert.Equal(t, "callback", req.MsgType)
+	require.NotNil(t, req.Event)
+	assert.Equal(t, rules.WebhookEvent{Kind: "change_external_contact", ChangeType: "add_external_contact", Corp: "ww1", UserID: "zhangsan",
+		ExternalUserID: "wmA", State: "qr-a", WelcomeCode: true, XML: addContact("wmA", "qr-a", "CODE-A", 1)}, *req.Event)
 }
