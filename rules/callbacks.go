@@ -1,10 +1,12 @@
 package rules
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -300,6 +302,9 @@ func (s *Set) handleCallback(c *bot.Context) error {
 	sc := s.getScratch()
 	defer s.putScratch(sc)
 	x := &run{c: c, set: s, vm: &sc.vm, env: newEventEnv(n, s.opts.now(), s.loc)}
+	if s.usesContact && x.env.Event.ExternalUserID != "" {
+		x.env.Contact = s.contact(c, x.env.Event.UserID)
+	}
 	vars := map[string]any{} // what set writes, for the later rules and templates
 	x.env.Session.Vars = vars
 	x.boxed = x.env
@@ -329,4 +334,21 @@ func (s *Set) handleCallback(c *bot.Context) error {
 		}
 	}
 	return nil
+}
+
+// contactTimeout bounds the externalcontact/get of a callback rule: a slow WeCom leaves
+// contact.* empty rather than holding the welcome past its code's 20 seconds.
+const contactTimeout = 3 * time.Second
+
+// contact fetches the notification's external contact for contact.*; a failure is
+// logged and leaves it empty.
+func (s *Set) contact(c *bot.Context, userID string) Contact {
+	ctx, cancel := context.WithTimeout(c.Context(), contactTimeout)
+	defer cancel()
+	ec, err := c.WithContext(ctx).ExternalContact("")
+	if err != nil {
+		c.Logger().Warn("rules: could not read the external contact; contact.* is empty", slog.Any(LogKeyError, err))
+		return Contact{}
+	}
+	return newContact(ec, userID)
 }

@@ -22,8 +22,10 @@ import (
 
 // welcomes is a bot.ContactClient that records welcomes.
 type welcomes struct {
-	mu   sync.Mutex
-	sent []kf.SendWelcomeMsgRequest
+	mu      sync.Mutex
+	sent    []kf.SendWelcomeMsgRequest
+	contact *kf.ExternalContact // externalcontact/get answers this
+	gets    int
 }
 
 func (w *welcomes) SendWelcomeMsg(_ context.Context, req kf.SendWelcomeMsgRequest) error {
@@ -34,7 +36,13 @@ func (w *welcomes) SendWelcomeMsg(_ context.Context, req kf.SendWelcomeMsgReques
 }
 
 func (w *welcomes) GetExternalContactAll(context.Context, string) (*kf.ExternalContact, error) {
-	return nil, errors.New("not used")
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.gets++
+	if w.contact == nil {
+		return nil, errors.New("externalcontact/get: 84061 no relation")
+	}
+	return w.contact, nil
 }
 
 func (w *welcomes) all() []kf.SendWelcomeMsgRequest {
@@ -169,4 +177,34 @@ func TestCallbackRuleLoadErrors(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.want)
 		})
 	}
+}
+
+// TestCallbackRulesReadTheContact: contact.* is the customer of externalcontact/get,
+// fetched only when an expression reads it; a failure leaves it empty.
+func TestCallbackRulesReadTheContact(t *testing.T) {
+	set := mustLoad(t, `version: 1
+rules:
+  - name: vip
+    callback: change_external_contact
+    when: "\"vip\" in contact.tags"
+    then: [{welcome: "Welcome back, {{ contact.name }} ({{ contact.remark }})"}]
+  - name: others
+    callback: change_external_contact
+    then: [{welcome: "Welcome"}]
+`)
+	w := &welcomes{contact: &kf.ExternalContact{Contact: kf.ExternalContactInfo{ExternalUserID: "wmA", Name: "李四", Type: 1},
+		FollowUsers: []kf.FollowUser{{UserID: "other", Remark: "not mine"},
+			{UserID: "zhangsan", Remark: "李部长", Tags: []kf.FollowUserTag{{TagName: "vip"}}}}}}
+	receive := callbackBot(t, set, w)
+	receive(addContact("wmA", "qr-a", "C1", 1), time.Second)
+	w.mu.Lock()
+	w.contact = nil // WeCom fails
+	w.mu.Unlock()
+	receive(addContact("wmB", "qr-a", "C2", 1), time.Second)
+	assert.Equal(t, []kf.SendWelcomeMsgRequest{{WelcomeCode: "C1", Text: "Welcome back, 李四 (李部长)"}, {WelcomeCode: "C2", Text: "Welcome"}}, w.all())
+
+	w2 := &welcomes{}
+	receive = callbackBot(t, mustLoad(t, welcomeRules, rules.WithBaseDir(".")), w2)
+	receive(addContact("wmA", "qr-a", "C3", 1), time.Second)
+	assert.Zero(t, w2.gets, "no expression reads contact: not fetched")
 }

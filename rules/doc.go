@@ -61,7 +61,13 @@
 // event.user_id (the member), event.external_user_id, event.state (the 「联系我」 code's
 // state, so each QR code can get its own welcome), event.welcome_code (true when a
 // welcome may be sent), event.source, event.fail_reason, event.chat_id, event.tag_id,
-// event.link_id, event.time — and `now`; `msg`, `customer` and the session are empty.
+// event.link_id, event.time — `now`, and `contact`: the customer of an external-contact
+// change (externalcontact/get, fetched only when some expression reads it, bounded at 3
+// seconds: a failure leaves it empty and is logged) — contact.name, contact.type (1
+// WeChat, 2 WeCom user), contact.gender, contact.unionid, contact.corp_name,
+// contact.position, contact.remark, contact.description and contact.tags (what the
+// event's member noted) and contact.follow_users. `msg`, `customer` and the session are
+// empty.
 // Callback rules are tried in file order among themselves (KF rules never see
 // notifications, and a callback rule never sees a KF message); the first whose `when`
 // holds runs, and later ones too while they have `continue: true`. Their actions:

@@ -6,6 +6,7 @@ import (
 	"github.com/expr-lang/expr"
 
 	"github.com/kfbot/kfbot/bot"
+	"github.com/kfbot/kfbot/kf"
 	"github.com/kfbot/kfbot/kf/callback"
 	"github.com/kfbot/kfbot/kf/syncmsg"
 	"github.com/kfbot/kfbot/storage"
@@ -26,6 +27,11 @@ type Env struct {
 	// Event is the callback notification a `callback` rule handles (an external
 	// contact added, …); zero for KF messages.
 	Event Event `expr:"event"`
+	// Contact is the external contact a callback rule's notification is about
+	// (externalcontact/get), fetched only when some expression of the set reads it;
+	// empty otherwise, for notifications about no customer, or when WeCom could not be
+	// asked.
+	Contact Contact `expr:"contact"`
 	// Now is the current time (the set's clock, see [WithClock]) in the set's time zone.
 	Now time.Time `expr:"now"`
 }
@@ -60,6 +66,46 @@ type Event struct {
 	LinkID string `expr:"link_id"`
 	// Time is when WeCom sent it (TimeStamp or CreateTime), in the set's time zone.
 	Time time.Time `expr:"time"`
+}
+
+// Contact is an external contact as expressions see it: `contact.name`, …
+type Contact struct {
+	// Name is the customer's name; Type 1 a WeChat user, 2 a WeCom user (whose CorpName
+	// and Position are set); Gender 0 unknown, 1 male, 2 female.
+	Name     string `expr:"name"`
+	Type     int    `expr:"type"`
+	Gender   int    `expr:"gender"`
+	UnionID  string `expr:"unionid"`
+	CorpName string `expr:"corp_name"`
+	Position string `expr:"position"`
+	// Remark, Description and Tags (tag names) are what the event's member (or, with
+	// none, the first follow user) noted about the customer.
+	Remark      string   `expr:"remark"`
+	Description string   `expr:"description"`
+	Tags        []string `expr:"tags"`
+	// FollowUsers are the userids of the members who added the customer.
+	FollowUsers []string `expr:"follow_users"`
+}
+
+// newContact builds the expressions' view of ec for the member userID.
+func newContact(ec *kf.ExternalContact, userID string) Contact {
+	c := Contact{Name: ec.Contact.Name, Type: ec.Contact.Type, Gender: ec.Contact.Gender, UnionID: ec.Contact.UnionID,
+		CorpName: ec.Contact.CorpName, Position: ec.Contact.Position}
+	var mine *kf.FollowUser
+	for i := range ec.FollowUsers {
+		f := &ec.FollowUsers[i]
+		c.FollowUsers = append(c.FollowUsers, f.UserID)
+		if mine == nil || f.UserID == userID && mine.UserID != userID {
+			mine = f
+		}
+	}
+	if mine != nil {
+		c.Remark, c.Description = mine.Remark, mine.Description
+		for _, t := range mine.Tags {
+			c.Tags = append(c.Tags, t.TagName)
+		}
+	}
+	return c
 }
 
 // newEventEnv builds the environment of one notification.

@@ -82,7 +82,7 @@ func load(src []byte, name string, o options) (*Set, error) {
 	}
 	s := newSet(name, rs, tests, l.loc, l.clicks, o)
 	s.servicers = l.servicers
-	s.usesCustomer = l.usesCustomer
+	s.usesCustomer, s.usesContact = l.usesCustomer, l.usesContact
 	s.handback = handback
 	s.asst, s.aiSec = asst, sec
 	s.warnings = sortErrors(l.warns)
@@ -111,6 +111,7 @@ type loader struct {
 	boolOpts, anyOpts []expr.Option                // expr.Compile's options for a `when` and for a value
 	compiled          map[compiledKey]compiledExpr // templates repeat expressions: compile each once
 	usesCustomer      bool                         // some expression reads customer.*
+	usesContact       bool                         // some expression reads contact.*
 }
 
 func newLoader(src []byte, name string, o *options) *loader {
@@ -575,6 +576,12 @@ func (l *loader) compile(n *yaml.Node, src string, off int, asBool bool) (*vm.Pr
 			return ok && id.Value == "customer"
 		}) != nil {
 			l.usesCustomer = true
+		}
+		if ast.Find(tree, func(n ast.Node) bool {
+			id, ok := n.(*ast.IdentifierNode)
+			return ok && id.Value == "contact"
+		}) != nil {
+			l.usesContact = true
 		}
 		return nil
 	})

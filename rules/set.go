@@ -38,9 +38,12 @@ type Set struct {
 	noMerge   bool          // conversation tests: answer each step at once
 	// usesCustomer: some expression reads customer.*, so the profile is fetched for it
 	usesCustomer bool
-	hasHuman     bool // some rule has while_human: true
-	ix           *index
-	pool         *sync.Pool // of *scratch
+	// usesContact: some expression reads contact.*, so callback rules fetch it
+	// (externalcontact/get)
+	usesContact bool
+	hasHuman    bool // some rule has while_human: true
+	ix          *index
+	pool        *sync.Pool // of *scratch
 }
 
 // rule is one compiled rule.
