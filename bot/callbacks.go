@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -71,16 +72,7 @@ func (g *Group) HandleCallback(m Matcher, h HandlerFunc, mw ...Middleware) {
 // name, such as "change_external_contact", "change_contact" or "suite_ticket".
 func Callback(kinds ...string) Matcher {
 	return func(c *Context) bool {
-		if c.note == nil {
-			return false
-		}
-		k := NotificationKind(c.note)
-		for _, x := range kinds {
-			if k == x {
-				return true
-			}
-		}
-		return false
+		return c.note != nil && slices.Contains(kinds, NotificationKind(c.note))
 	}
 }
 
@@ -89,15 +81,7 @@ func Callback(kinds ...string) Matcher {
 func ChangeType(types ...string) Matcher {
 	return func(c *Context) bool {
 		t := NotificationChangeType(c.note)
-		if t == "" {
-			return false
-		}
-		for _, x := range types {
-			if t == x {
-				return true
-			}
-		}
-		return false
+		return t != "" && slices.Contains(types, t)
 	}
 }
 
@@ -106,15 +90,7 @@ func ChangeType(types ...string) Matcher {
 func ContactState(states ...string) Matcher {
 	return func(c *Context) bool {
 		e, ok := c.note.(*callback.ExternalContactChange)
-		if !ok {
-			return false
-		}
-		for _, s := range states {
-			if e.State == s {
-				return true
-			}
-		}
-		return false
+		return ok && slices.Contains(states, e.State)
 	}
 }
 

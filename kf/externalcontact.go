@@ -111,33 +111,37 @@ func (a WelcomeAttachment) check() string {
 
 // welcomeWire is the JSON body of send_welcome_msg.
 type welcomeWire struct {
-	WelcomeCode string `json:"welcome_code"`
-	Text        *struct {
-		Content string `json:"content"`
-	} `json:"text,omitempty"`
+	WelcomeCode string           `json:"welcome_code"`
+	Text        *textWire        `json:"text,omitempty"` // kf/message.go's
 	Attachments []attachmentWire `json:"attachments,omitempty"`
 }
 
 type attachmentWire struct {
-	MsgType string `json:"msgtype"`
-	Image   *struct {
-		MediaID string `json:"media_id,omitempty"`
-		PicURL  string `json:"pic_url,omitempty"`
-	} `json:"image,omitempty"`
-	Link *struct {
-		Title  string `json:"title"`
-		PicURL string `json:"picurl,omitempty"`
-		Desc   string `json:"desc,omitempty"`
-		URL    string `json:"url"`
-	} `json:"link,omitempty"`
-	MiniProgram *struct {
-		Title      string `json:"title"`
-		PicMediaID string `json:"pic_media_id"`
-		AppID      string `json:"appid"`
-		Page       string `json:"page"`
-	} `json:"miniprogram,omitempty"`
-	Video *mediaIDWire `json:"video,omitempty"`
-	File  *mediaIDWire `json:"file,omitempty"`
+	MsgType     string           `json:"msgtype"`
+	Image       *imageWire       `json:"image,omitempty"`
+	Link        *welcomeLinkWire `json:"link,omitempty"`
+	MiniProgram *miniProgramWire `json:"miniprogram,omitempty"`
+	Video       *mediaIDWire     `json:"video,omitempty"`
+	File        *mediaIDWire     `json:"file,omitempty"`
+}
+
+type imageWire struct {
+	MediaID string `json:"media_id,omitempty"`
+	PicURL  string `json:"pic_url,omitempty"`
+}
+
+type welcomeLinkWire struct {
+	Title  string `json:"title"`
+	PicURL string `json:"picurl,omitempty"`
+	Desc   string `json:"desc,omitempty"`
+	URL    string `json:"url"`
+}
+
+type miniProgramWire struct {
+	Title      string `json:"title"`
+	PicMediaID string `json:"pic_media_id"`
+	AppID      string `json:"appid"`
+	Page       string `json:"page"`
 }
 
 type mediaIDWire struct {
@@ -163,9 +167,7 @@ func (cl *Client) SendWelcomeMsg(ctx context.Context, req SendWelcomeMsgRequest)
 	}
 	w := welcomeWire{WelcomeCode: req.WelcomeCode}
 	if req.Text != "" {
-		w.Text = &struct {
-			Content string `json:"content"`
-		}{req.Text}
+		w.Text = &textWire{req.Text}
 	}
 	for i, a := range req.Attachments {
 		if why := a.check(); why != "" {
@@ -174,24 +176,11 @@ func (cl *Client) SendWelcomeMsg(ctx context.Context, req SendWelcomeMsgRequest)
 		aw := attachmentWire{MsgType: a.Type()}
 		switch {
 		case a.Image != nil:
-			aw.Image = &struct {
-				MediaID string `json:"media_id,omitempty"`
-				PicURL  string `json:"pic_url,omitempty"`
-			}{a.Image.MediaID, a.Image.PicURL}
+			aw.Image = &imageWire{a.Image.MediaID, a.Image.PicURL}
 		case a.Link != nil:
-			aw.Link = &struct {
-				Title  string `json:"title"`
-				PicURL string `json:"picurl,omitempty"`
-				Desc   string `json:"desc,omitempty"`
-				URL    string `json:"url"`
-			}{a.Link.Title, a.Link.PicURL, a.Link.Desc, a.Link.URL}
+			aw.Link = &welcomeLinkWire{a.Link.Title, a.Link.PicURL, a.Link.Desc, a.Link.URL}
 		case a.MiniProgram != nil:
-			aw.MiniProgram = &struct {
-				Title      string `json:"title"`
-				PicMediaID string `json:"pic_media_id"`
-				AppID      string `json:"appid"`
-				Page       string `json:"page"`
-			}{a.MiniProgram.Title, a.MiniProgram.PicMediaID, a.MiniProgram.AppID, a.MiniProgram.Page}
+			aw.MiniProgram = &miniProgramWire{a.MiniProgram.Title, a.MiniProgram.PicMediaID, a.MiniProgram.AppID, a.MiniProgram.Page}
 		case a.Video != nil:
 			aw.Video = &mediaIDWire{a.Video.MediaID}
 		case a.File != nil:

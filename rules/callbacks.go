@@ -322,15 +322,8 @@ func (s *Set) handleCallback(c *bot.Context) error {
 				continue
 			}
 		}
-		x.rule = r
-		if s.opts.onRule != nil {
-			s.opts.onRule(c, r.name)
-		}
-		if err := s.runActions(x); err != nil {
+		if done, err := s.fire(x, r); done {
 			return err
-		}
-		if !r.cont {
-			return nil
 		}
 	}
 	return nil

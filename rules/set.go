@@ -297,18 +297,24 @@ func (s *Set) handle(c *bot.Context) error {
 		if w, ok := s.deferral(c, r); ok && c.Defer(w) {
 			return nil // the rule's actions run, once, on the conversation's lane
 		}
-		x.rule = r
-		if s.opts.onRule != nil {
-			s.opts.onRule(c, r.name)
-		}
-		if err := s.runActions(x); err != nil {
+		if done, err := s.fire(x, r); done {
 			return err
-		}
-		if !r.cont {
-			return nil
 		}
 	}
 	return nil
+}
+
+// fire runs r's actions and reports whether the search for rules ends there: after an
+// error, or a rule without continue: true.
+func (s *Set) fire(x *run, r *rule) (done bool, err error) {
+	x.rule = r
+	if s.opts.onRule != nil {
+		s.opts.onRule(x.c, r.name)
+	}
+	if err := s.runActions(x); err != nil {
+		return true, err
+	}
+	return !r.cont, nil
 }
 
 // refusal reports an error that means "the engine declined this send", not a failure.

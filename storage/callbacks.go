@@ -100,14 +100,9 @@ func DecodeCallbackEntry(key string, data []byte) (CallbackEntry, error) {
 		return bad("bad time")
 	}
 	data = data[n:]
-	field := func() ([]byte, bool) {
-		l, n := binary.Uvarint(data)
-		if n <= 0 || l > uint64(len(data)-n) {
-			return nil, false
-		}
-		f := data[n : n+int(l)]
-		data = data[n+int(l):]
-		return f, true
+	field := func() (f []byte, ok bool) {
+		f, data, ok = cutField(data)
+		return f, ok
 	}
 	rid, ok := field()
 	if !ok {

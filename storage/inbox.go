@@ -108,14 +108,9 @@ func DecodeInboxEntry(c Conversation, seq uint64, data []byte) (InboxEntry, erro
 		e.Arrived = time.Unix(0, ns)
 	}
 	data = data[n:]
-	field := func() ([]byte, bool) {
-		l, n := binary.Uvarint(data)
-		if n <= 0 || l > uint64(len(data)-n) {
-			return nil, false
-		}
-		f := data[n : n+int(l)]
-		data = data[n+int(l):]
-		return f, true
+	field := func() (f []byte, ok bool) {
+		f, data, ok = cutField(data)
+		return f, ok
 	}
 	id, ok := field()
 	if !ok {
@@ -150,4 +145,14 @@ func SortInbox(es []InboxEntry) {
 			cmp.Compare(a.Conversation.ExternalUserID, b.Conversation.ExternalUserID),
 			cmp.Compare(a.Seq, b.Seq))
 	})
+}
+
+// cutField cuts a uvarint-length-prefixed field off the front of data: the encoding of
+// the variable parts of the inbox and callback entries.
+func cutField(data []byte) (field, rest []byte, ok bool) {
+	l, n := binary.Uvarint(data)
+	if n <= 0 || l > uint64(len(data)-n) {
+		return nil, data, false
+	}
+	return data[n : n+int(l)], data[n+int(l):], true
 }
