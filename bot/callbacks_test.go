@@ -14,6 +14,7 @@ import (
 	"github.com/kfbot/kfbot/bot"
 	"github.com/kfbot/kfbot/kf/callback"
 	"github.com/kfbot/kfbot/storage"
+	"github.com/kfbot/kfbot/storage/badgerstore"
 )
 
 // addContactXML is an add_external_contact notification of the self-built app form
@@ -264,30 +265,39 @@ func TestCallbackHandlerErrorGoesToTheErrorHandler(t *testing.T) {
 }
 
 // BenchmarkCallbackDecodeAndRoute measures what a notification costs past the crypto:
-// decode, record in the (memory) store, queue, and handle through a route. The loop
-// ends when every notification was handled.
+// decode, record in the store (memory, then Badger), queue, and handle through a route.
+// The loop ends when every notification was handled.
 func BenchmarkCallbackDecodeAndRoute(b *testing.B) {
-	e := newEnv(b)
+	for _, name := range []string{"memory", "badger"} {
+		b.Run(name, func(b *testing.B) {
+			e := newEnv(b)
+			if name == "badger" {
+				st, err := badgerstore.Open(b.TempDir(), badgerstore.WithLogger(quietLog()))
+				require.NoError(b, err)
+				b.Cleanup(func() { _ = st.Close() })
+				e.store = st
+			}
+			benchCallbacks(b, e)
+		})
+	}
+}
+
+func benchCallbacks(b *testing.B, e *env) {
 	obs := newCallbackObserver()
 	bt := e.newBot(bot.WithObserver(obs))
 	bt.HandleCallback(bot.ChangeType(callback.ChangeEditExternalContact), func(*bot.Context) error { return nil })
 	bt.HandleCallback(bot.ContactState("qr-a"), func(*bot.Context) error { return nil })
 	run(b, bt)
-	const distinct = 1 << 16
-	xml := make([][]byte, distinct)
+	xml := make([][]byte, b.N)
 	for i := range xml {
-		xml[i] = addContactXML("wm"+strconv.Itoa(i), "qr-a", "W"+strconv.Itoa(i), 1700000000+int64(i/distinct))
+		xml[i] = addContactXML("wm"+strconv.Itoa(i), "qr-a", "W"+strconv.Itoa(i), 1700000000)
 	}
 	ctx := context.Background()
 	now := time.Now()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N { // not b.Loop: the wait for the last handling below is timed too
-		x := xml[i%distinct]
-		if i >= distinct { // a new event each time: another second
-			x = addContactXML("wm"+strconv.Itoa(i%distinct), "qr-a", "W", 1700000000+int64(i))
-		}
-		n, err := callback.DecodeNotification(x)
+		n, err := callback.DecodeNotification(xml[i])
 		if err != nil {
 			b.Fatal(err)
 		}
